@@ -1,0 +1,17 @@
+/** Protocol versions this build speaks; the agent offers a list, the control plane picks the highest shared one. */
+export const PROTOCOL_VERSIONS = [1] as const;
+export const CURRENT_PROTOCOL_VERSION = 1;
+
+/** Largest WebSocket frame either side accepts; larger frames close the socket with 1009. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+/** Default WebSocket ping interval; a peer silent for two intervals is considered dead. */
+export const DEFAULT_HEARTBEAT_MS = 15_000;
+
+/** Signed upgrade requests older or newer than this (relative to the server clock) are refused. */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** Default time a command may wait for an offline agent before it expires. */
+export const DEFAULT_EXPIRES_IN_MS = 300_000;
+
+export const WS_PATH = "/api/v1/agents/ws";

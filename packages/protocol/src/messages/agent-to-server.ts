@@ -1,0 +1,32 @@
+import { z } from "zod";
+import { commandIdSchema, commandOutcomeSchema } from "./common.js";
+
+/** Messages the agent sends. Each entry is the payload schema of one frame type. */
+export const AGENT_TO_SERVER = {
+  /** First frame after the upgrade; nothing else is accepted before it. */
+  hello: z.object({
+    agent_id: z.string().uuid(),
+    protocol_versions: z.array(z.number().int().positive()).min(1),
+    agent_version: z.string().max(64),
+    hostname: z.string().max(255),
+    platform: z.string().max(32),
+    arch: z.string().max(32),
+    capabilities: z.array(z.string().max(64)).max(64),
+    max_in_flight: z.number().int().min(1).max(10_000),
+    started_at: z.number().int(),
+  }),
+  /** The command is journaled and has started (or is already running / finished: see command.result). */
+  "command.accepted": z.object({ id: commandIdSchema }),
+  "command.progress": z.object({
+    id: commandIdSchema,
+    message: z.string().max(2_000),
+    percent: z.number().min(0).max(100).optional(),
+  }),
+  /** Final outcome; repeated until the server acknowledges it with command.result.ack. */
+  "command.result": commandOutcomeSchema,
+};
+
+export type AgentToServerType = keyof typeof AGENT_TO_SERVER;
+export type AgentToServer<T extends AgentToServerType = AgentToServerType> = {
+  [K in T]: { type: K; payload: z.infer<(typeof AGENT_TO_SERVER)[K]> };
+}[T];

@@ -1,0 +1,32 @@
+import { z } from "zod";
+import { errorBodySchema } from "../errors.js";
+import { commandIdSchema } from "./common.js";
+
+/** Messages the control plane sends. Each entry is the payload schema of one frame type. */
+export const SERVER_TO_AGENT = {
+  welcome: z.object({
+    protocol_version: z.number().int(),
+    session_id: z.string(),
+    server_time: z.number().int(),
+    heartbeat_ms: z.number().int().positive(),
+    max_frame_bytes: z.number().int().positive(),
+  }),
+  /** Run a command. May be redelivered; the agent answers repeats from its journal. */
+  "command.dispatch": z.object({
+    id: commandIdSchema,
+    name: z.string(),
+    params: z.unknown(),
+    timeout_ms: z.number().int().positive(),
+    attempt: z.number().int().positive(),
+  }),
+  "command.cancel": z.object({ id: commandIdSchema, reason: z.string().max(500).optional() }),
+  /** The listed results are stored; the agent may forget them. */
+  "command.result.ack": z.object({ ids: z.array(commandIdSchema).min(1) }),
+  /** Answer to a frame the server could not use; the connection stays open. */
+  error: errorBodySchema,
+};
+
+export type ServerToAgentType = keyof typeof SERVER_TO_AGENT;
+export type ServerToAgent<T extends ServerToAgentType = ServerToAgentType> = {
+  [K in T]: { type: K; payload: z.infer<(typeof SERVER_TO_AGENT)[K]> };
+}[T];
