@@ -1,0 +1,64 @@
+import type { AddressInfo } from "node:net";
+import { CommandLifecycle } from "./commands/command-lifecycle.js";
+import { CommandService } from "./commands/command-service.js";
+import type { Config } from "./config.js";
+import { EventBus } from "./events/bus.js";
+import { Gateway } from "./gateway/gateway.js";
+import { OperatorAuth } from "./http/operator-auth.js";
+import { buildHttpServer } from "./http/server.js";
+import type { Logger } from "./logger.js";
+import { createMetrics, type Metrics } from "./metrics/metrics.js";
+import type { Store } from "./store/types.js";
+
+const EXPIRY_SWEEP_MS = 1_000;
+
+export interface ControlPlane {
+  url: string;
+  store: Store;
+  stop(): Promise<void>;
+}
+
+/** Wires store, gateway and HTTP API together and starts listening. */
+export async function startControlPlane(config: Config, store: Store, log: Logger): Promise<ControlPlane> {
+  const bus = new EventBus();
+  const lifecycle = new CommandLifecycle(store, bus);
+  const commands = new CommandService(store, bus);
+  let metrics: Metrics | undefined;
+  const gateway = new Gateway({
+    store,
+    lifecycle,
+    bus,
+    log,
+    metrics: () => metrics!,
+    heartbeatMs: config.HEARTBEAT_MS,
+    maxPendingHandshakes: config.MAX_PENDING_HANDSHAKES,
+  });
+  metrics = createMetrics(bus, () => gateway.connectedCount);
+  commands.onQueued = (agentId) => gateway.kick(agentId);
+  commands.onCancelRequested = (agentId, commandId) => gateway.requestCancel(agentId, commandId);
+
+  const app = buildHttpServer({ config, store, bus, commands, gateway, auth: new OperatorAuth(store), metrics, log });
+  gateway.attach(app.server);
+  await app.listen({ port: config.PORT, host: config.HOST });
+
+  const sweeper = setInterval(() => {
+    lifecycle.expireDue().catch((err: unknown) => log.error({ err }, "expiry sweep failed"));
+  }, EXPIRY_SWEEP_MS);
+  sweeper.unref();
+
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${address.port}`;
+  log.info({ url, backend: store.kind }, "control plane listening");
+
+  return {
+    url,
+    store,
+    async stop() {
+      clearInterval(sweeper);
+      await gateway.drain();
+      await app.close();
+      await store.close();
+    },
+  };
+}

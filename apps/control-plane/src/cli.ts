@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+import { parseArgs } from "node:util";
+import { startControlPlane } from "./app.js";
+import { generateApiKey } from "./auth/secrets.js";
+import { ConfigError, parseConfig } from "./config.js";
+import { createLogger } from "./logger.js";
+import { openStore } from "./store/open-store.js";
+import { ROLES, type Role } from "./store/types.js";
+
+const USAGE = `Usage: botmox-cp <command>
+
+  serve                                         run the HTTP API and agent gateway
+  migrate                                       create or upgrade the store's schema and exit
+  tenants create --name NAME                    prints {"tenant_id": ...}
+  api-keys create --tenant ID --role ROLE       prints {"api_key": ...} (shown once); ROLE is admin|operator|viewer
+
+Environment: PORT (8080), HOST (127.0.0.1), BOTMOX_DATA_DIR (./.botmox/control-plane),
+DATA_BACKEND (sqlite|supabase), LOG_LEVEL (info), PUBLIC_URL, SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY.`;
+
+class UsageError extends Error {}
+
+function flag(values: Record<string, string | boolean | undefined>, name: string): string {
+  const value = values[name];
+  if (typeof value !== "string" || value.trim() === "") throw new UsageError(`--${name} is required`);
+  return value.trim();
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { name: { type: "string" }, tenant: { type: "string" }, role: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
+  const command = positionals.join(" ");
+  if (values.help || command === "" || command === "help") {
+    console.log(USAGE);
+    return 0;
+  }
+  const config = parseConfig(process.env);
+  const log = createLogger(config.LOG_LEVEL);
+
+  switch (command) {
+    case "serve": {
+      const store = await openStore(config);
+      const controlPlane = await startControlPlane(config, store, log);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          log.info({ signal }, "shutting down");
+          controlPlane.stop().then(resolve, (err: unknown) => {
+            log.error({ err }, "error during shutdown");
+            resolve();
+          });
+        };
+        process.once("SIGTERM", () => stop("SIGTERM"));
+        process.once("SIGINT", () => stop("SIGINT"));
+      });
+      return 0;
+    }
+    case "migrate": {
+      const store = await openStore(config);
+      await store.close();
+      console.log(JSON.stringify({ migrated: true, backend: config.DATA_BACKEND }));
+      return 0;
+    }
+    case "tenants create": {
+      const store = await openStore(config);
+      const tenant = await store.createTenant(flag(values, "name"));
+      await store.close();
+      console.log(JSON.stringify({ tenant_id: tenant.id, name: tenant.name }));
+      return 0;
+    }
+    case "api-keys create": {
+      const tenantId = flag(values, "tenant");
+      const role = flag(values, "role");
+      if (!ROLES.includes(role as Role)) throw new UsageError(`--role must be one of ${ROLES.join(", ")}`);
+      const store = await openStore(config);
+      try {
+        if (!(await store.getTenant(tenantId))) throw new UsageError(`No tenant ${tenantId}; create one with: botmox-cp tenants create --name NAME`);
+        const key = generateApiKey();
+        await store.createApiKey({ tenant_id: tenantId, role: role as Role, key_hash: key.hash, key_prefix: key.prefix });
+        console.log(JSON.stringify({ api_key: key.key, tenant_id: tenantId, role }));
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
+    default:
+      throw new UsageError(`Unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+      console.error(`botmox-cp: ${(err as Error).message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    console.error(`botmox-cp: ${(err as Error).message ?? err}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,59 @@
+import type { CommandOutcome } from "@botmox/protocol";
+import type { EventBus } from "../events/bus.js";
+import type { CommandRecord, Store } from "../store/types.js";
+
+/** Agent-facing transitions: what a session does when the agent reports on a command. */
+export class CommandLifecycle {
+  constructor(
+    private readonly store: Store,
+    private readonly bus: EventBus,
+  ) {}
+
+  private publish(command: CommandRecord | null): CommandRecord | null {
+    if (command) this.bus.publish({ type: "command.updated", tenant_id: command.tenant_id, command });
+    return command;
+  }
+
+  claim(agentId: string, limit: number): Promise<CommandRecord[]> {
+    return this.store.claimCommands({ agent_id: agentId, limit, now: Date.now() }).then((commands) => {
+      for (const command of commands) this.publish(command);
+      return commands;
+    });
+  }
+
+  /** A redelivery of a command the agent may or may not have seen. */
+  redelivered(id: string): Promise<CommandRecord | null> {
+    return this.store.patchCommand({ id, patch: { attempts_increment: 1 } });
+  }
+
+  async accepted(agentId: string, id: string): Promise<CommandRecord | null> {
+    return this.publish(
+      await this.store.transitionCommand({ id, agent_id: agentId, from: ["dispatched"], to: "running", patch: { started_at: Date.now() }, actor: `agent:${agentId}` }),
+    );
+  }
+
+  /** Stores the outcome; null when the command was already final (a repeated result), which is still acknowledged. */
+  async finished(agentId: string, outcome: CommandOutcome): Promise<CommandRecord | null> {
+    return this.publish(
+      await this.store.transitionCommand({
+        id: outcome.id,
+        agent_id: agentId,
+        from: ["dispatched", "running"],
+        to: outcome.status,
+        patch: {
+          result: outcome.status === "succeeded" ? (outcome.result ?? null) : undefined,
+          error: outcome.error ?? null,
+          finished_at: outcome.finished_at,
+          ...(outcome.started_at ? { started_at: outcome.started_at } : {}),
+        },
+        actor: `agent:${agentId}`,
+      }),
+    );
+  }
+
+  async expireDue(): Promise<number> {
+    const expired = await this.store.expireCommands(Date.now());
+    for (const command of expired) this.publish(command);
+    return expired.length;
+  }
+}

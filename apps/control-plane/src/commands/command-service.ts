@@ -1,0 +1,138 @@
+import { createHash, randomUUID } from "node:crypto";
+import { COMMANDS, DEFAULT_EXPIRES_IN_MS, isFinalStatus, validateCommandParams, type CommandStatus } from "@botmox/protocol";
+import { z } from "zod";
+import { ApiError } from "../errors/api-error.js";
+import type { EventBus } from "../events/bus.js";
+import type { CommandRecord, Store } from "../store/types.js";
+
+export const submitBodySchema = z
+  .object({
+    name: z.string().min(1).max(100),
+    params: z.record(z.string(), z.unknown()).optional(),
+    timeout_ms: z.number().int().min(100).max(24 * 3_600_000).optional(),
+    expires_in_ms: z.number().int().min(0).max(7 * 24 * 3_600_000).optional(),
+  })
+  .strict();
+export type SubmitBody = z.infer<typeof submitBodySchema>;
+
+export interface Actor {
+  tenant_id: string;
+  actor: string;
+}
+
+/** Operator-facing command operations: submit, read, cancel, wait. */
+export class CommandService {
+  /** Set by the gateway: called when an agent has new queued work. */
+  onQueued: (agentId: string) => void = () => {};
+  /** Set by the gateway: asks a connected agent to abort a command; false when the agent is offline. */
+  onCancelRequested: (agentId: string, commandId: string) => boolean = () => false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly bus: EventBus,
+  ) {}
+
+  async submit(input: Actor & { agent_id: string; body: SubmitBody; idempotencyKey: string | null }): Promise<{ command: CommandRecord; created: boolean }> {
+    const agent = await this.store.getAgent(input.agent_id);
+    if (!agent || agent.tenant_id !== input.tenant_id) throw new ApiError("NOT_FOUND", `Agent ${input.agent_id} not found`);
+    if (agent.status === "revoked") throw new ApiError("AGENT_REVOKED", "The agent has been revoked and cannot take commands");
+    const check = validateCommandParams(input.body.name, input.body.params ?? {});
+    if (!check.ok) throw new ApiError(check.code, check.message, check.details);
+
+    const now = Date.now();
+    const requestHash = createHash("sha256")
+      .update(JSON.stringify([input.agent_id, input.body.name, input.body.params ?? {}, input.body.timeout_ms ?? null]))
+      .digest("hex");
+    const { command, created } = await this.store.enqueueCommand({
+      id: randomUUID(),
+      tenant_id: input.tenant_id,
+      agent_id: input.agent_id,
+      name: check.name,
+      params: check.params,
+      actor: input.actor,
+      idempotency_key: input.idempotencyKey,
+      request_hash: input.idempotencyKey ? requestHash : null,
+      timeout_ms: input.body.timeout_ms ?? COMMANDS[check.name].defaultTimeoutMs,
+      created_at: now,
+      expires_at: now + (input.body.expires_in_ms ?? DEFAULT_EXPIRES_IN_MS),
+    });
+    if (!created && command.request_hash !== requestHash) {
+      throw new ApiError("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used for a different request", {
+        command_id: command.id,
+      });
+    }
+    if (created) {
+      this.bus.publish({ type: "command.updated", tenant_id: command.tenant_id, command });
+      this.onQueued(command.agent_id);
+    }
+    return { command, created };
+  }
+
+  async get(tenantId: string, id: string): Promise<CommandRecord> {
+    const command = await this.store.getCommand(id);
+    if (!command || command.tenant_id !== tenantId) throw new ApiError("NOT_FOUND", `Command ${id} not found`);
+    return command;
+  }
+
+  async list(tenantId: string, agentId: string, limit: number, status?: CommandStatus): Promise<CommandRecord[]> {
+    const agent = await this.store.getAgent(agentId);
+    if (!agent || agent.tenant_id !== tenantId) throw new ApiError("NOT_FOUND", `Agent ${agentId} not found`);
+    return this.store.listCommands({ tenant_id: tenantId, agent_id: agentId, limit, ...(status ? { status } : {}) });
+  }
+
+  /**
+   * Best effort: a queued command is cancelled at once; one already sent is asked to stop
+   * and ends `cancelled` when the agent confirms (or with its real outcome if it finished first).
+   */
+  async cancel(input: Actor & { id: string }): Promise<{ command: CommandRecord; cancel: "cancelled" | "requested" | "already_final" }> {
+    const current = await this.get(input.tenant_id, input.id);
+    if (isFinalStatus(current.status)) return { command: current, cancel: "already_final" };
+    const now = Date.now();
+    const cancelled = await this.store.transitionCommand({
+      id: input.id,
+      from: ["queued"],
+      to: "cancelled",
+      patch: { finished_at: now, cancel_requested_at: now, error: { code: "COMMAND_CANCELLED", message: `Cancelled by ${input.actor} before it was sent` } },
+      actor: input.actor,
+    });
+    if (cancelled) {
+      this.bus.publish({ type: "command.updated", tenant_id: cancelled.tenant_id, command: cancelled });
+      return { command: cancelled, cancel: "cancelled" };
+    }
+    const requested = (await this.store.patchCommand({ id: input.id, patch: { cancel_requested_at: now } })) ?? current;
+    await this.store.appendAudit({ tenant_id: input.tenant_id, actor: input.actor, action: "command.cancel_requested", target_type: "command", target_id: input.id, details: { status: requested.status } });
+    if (isFinalStatus(requested.status)) return { command: requested, cancel: "already_final" };
+    this.onCancelRequested(requested.agent_id, requested.id);
+    return { command: requested, cancel: "requested" };
+  }
+
+  /** Resolves with the command once final or when `waitMs` passes, whichever is first. */
+  async waitForFinal(tenantId: string, id: string, waitMs: number): Promise<CommandRecord> {
+    if (waitMs <= 0) return this.get(tenantId, id);
+    return new Promise<CommandRecord>((resolve, reject) => {
+      let settled = false;
+      const finish = (command: CommandRecord) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        unwatch();
+        resolve(command);
+      };
+      const unwatch = this.bus.watchCommand(id, (command) => {
+        if (isFinalStatus(command.status)) finish(command);
+      });
+      const timer = setTimeout(() => this.get(tenantId, id).then(finish, fail), waitMs);
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        unwatch();
+        reject(err);
+      };
+      // Subscribe first, then read: a change between the two is seen by one or the other.
+      this.get(tenantId, id).then((command) => {
+        if (isFinalStatus(command.status)) finish(command);
+      }, fail);
+    });
+  }
+}

@@ -1,0 +1,56 @@
+import { resolve } from "node:path";
+import { DEFAULT_HEARTBEAT_MS } from "@botmox/protocol";
+import { z } from "zod";
+
+const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+
+/** Environment of `botmox-cp serve`. Parsed in main(), never at import time. */
+export const configSchema = z
+  .object({
+    /** TCP port of the HTTP API and the agent gateway. */
+    PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+    /** Interface to bind; 0.0.0.0 to accept connections from other machines. */
+    HOST: z.string().min(1).default("127.0.0.1"),
+    /** Where the embedded store keeps its SQLite file. */
+    BOTMOX_DATA_DIR: z.string().min(1).default("./.botmox/control-plane"),
+    /** Storage backend: embedded SQLite (default) or Supabase. */
+    DATA_BACKEND: z.enum(["sqlite", "supabase"]).default("sqlite"),
+    /** pino level. */
+    LOG_LEVEL: logLevel.default("info"),
+    /** Base URL agents and operators use to reach this server; put into pairing URIs. Derived from the request when unset. */
+    PUBLIC_URL: z.url().optional(),
+    /** WebSocket ping interval; an agent silent for two intervals is dropped. */
+    HEARTBEAT_MS: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_HEARTBEAT_MS),
+    /** Lifetime of a pairing code. */
+    PAIRING_TTL_MS: z.coerce.number().int().min(1_000).max(24 * 3_600_000).default(15 * 60_000),
+    /** Agent upgrades authenticated at once before new ones are told to retry later. */
+    MAX_PENDING_HANDSHAKES: z.coerce.number().int().min(1).default(256),
+    /** Supabase project URL (DATA_BACKEND=supabase). */
+    SUPABASE_URL: z.url().optional(),
+    /** Supabase service-role key (DATA_BACKEND=supabase). Never logged. */
+    SUPABASE_SERVICE_ROLE_KEY: z.string().min(20).optional(),
+  })
+  .superRefine((config, ctx) => {
+    if (config.DATA_BACKEND !== "supabase") return;
+    for (const key of ["SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY"] as const) {
+      if (!config[key]) ctx.addIssue({ code: "custom", path: [key], message: `${key} is required when DATA_BACKEND=supabase` });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
+  const parsed = configSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  return parsed.data;
+}
+
+export function sqliteFile(config: Pick<Config, "BOTMOX_DATA_DIR">): string {
+  return resolve(config.BOTMOX_DATA_DIR, "control-plane.db");
+}

@@ -1,0 +1,50 @@
+import type { CommandRecord } from "../store/types.js";
+
+export type BusEvent =
+  | { type: "command.updated"; tenant_id: string; command: CommandRecord }
+  | { type: "command.progress"; tenant_id: string; command_id: string; agent_id: string; message: string; percent?: number; at: number }
+  | { type: "agent.online" | "agent.offline" | "agent.revoked"; tenant_id: string; agent_id: string; at: number };
+
+type Listener<T> = (value: T) => void;
+
+/**
+ * In-process fan-out of state changes to SSE streams and `?wait` callers. The store stays
+ * the source of truth: a waiter re-reads the store after subscribing, so a missed event
+ * costs latency, never correctness.
+ */
+export class EventBus {
+  private readonly tenants = new Map<string, Set<Listener<BusEvent>>>();
+  private readonly commands = new Map<string, Set<Listener<CommandRecord>>>();
+  private readonly everything = new Set<Listener<BusEvent>>();
+
+  publish(event: BusEvent): void {
+    for (const listener of this.everything) listener(event);
+    for (const listener of this.tenants.get(event.tenant_id) ?? []) listener(event);
+    if (event.type === "command.updated") {
+      for (const listener of this.commands.get(event.command.id) ?? []) listener(event.command);
+    }
+  }
+
+  subscribeAll(listener: Listener<BusEvent>): () => void {
+    this.everything.add(listener);
+    return () => this.everything.delete(listener);
+  }
+
+  subscribeTenant(tenantId: string, listener: Listener<BusEvent>): () => void {
+    return add(this.tenants, tenantId, listener);
+  }
+
+  watchCommand(commandId: string, listener: Listener<CommandRecord>): () => void {
+    return add(this.commands, commandId, listener);
+  }
+}
+
+function add<T>(map: Map<string, Set<Listener<T>>>, key: string, listener: Listener<T>): () => void {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(listener);
+  return () => {
+    set.delete(listener);
+    if (set.size === 0) map.delete(key);
+  };
+}

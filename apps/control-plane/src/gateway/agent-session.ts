@@ -1,0 +1,257 @@
+import { randomUUID } from "node:crypto";
+import type WebSocket from "ws";
+import type { z } from "zod";
+import {
+  AGENT_TO_SERVER,
+  CLOSE_CODES,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSIONS,
+  SERVER_TO_AGENT,
+  decodeFrame,
+  encodeFrame,
+  isFinalStatus,
+  type AgentToServer,
+  type CommandOutcome,
+  type ServerToAgentType,
+} from "@botmox/protocol";
+import type { CommandLifecycle } from "../commands/command-lifecycle.js";
+import type { EventBus } from "../events/bus.js";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics/metrics.js";
+import type { AgentRecord, CommandRecord, Store } from "../store/types.js";
+
+const HELLO_TIMEOUT_MS = 10_000;
+const MAX_BAD_FRAMES = 20;
+
+export interface SessionDeps {
+  store: Store;
+  lifecycle: CommandLifecycle;
+  bus: EventBus;
+  log: Logger;
+  metrics: Metrics;
+  heartbeatMs: number;
+  /** Registers the session once hello succeeded; returns false if the gateway is draining. */
+  register(session: AgentSession): boolean;
+  /** Forgets the session; true when it was the agent's current one (not replaced by a newer connection). */
+  unregister(session: AgentSession): boolean;
+}
+
+/** One agent's tunnel: hello, dispatch with a bounded in-flight window, results, acks. */
+export class AgentSession {
+  readonly sessionId = randomUUID();
+  readonly agentId: string;
+  readonly tenantId: string;
+  private state: "awaiting_hello" | "ready" | "closed" = "awaiting_hello";
+  private readonly inflight = new Set<string>();
+  private maxInFlight = 1;
+  private badFrames = 0;
+  private pumping = false;
+  private pumpAgain = false;
+  /** Whether queued work may be waiting in the store; avoids a claim query per result when idle. */
+  private mayHaveQueued = true;
+  private pendingAcks: string[] = [];
+  alive = true;
+  private readonly log: Logger;
+  private readonly helloTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly ws: WebSocket,
+    agent: AgentRecord,
+    private readonly deps: SessionDeps,
+  ) {
+    this.agentId = agent.id;
+    this.tenantId = agent.tenant_id;
+    this.log = deps.log.child({ agent_id: agent.id, tenant_id: agent.tenant_id, session_id: this.sessionId });
+    this.helloTimer = setTimeout(() => this.close(CLOSE_CODES.HELLO_REQUIRED.code, "hello not received in time"), HELLO_TIMEOUT_MS);
+    ws.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    ws.on("pong", () => (this.alive = true));
+    ws.on("close", (code) => this.onClose(code));
+    ws.on("error", (err) => this.log.warn({ err: err.message }, "agent socket error"));
+  }
+
+  get isReady(): boolean {
+    return this.state === "ready";
+  }
+
+  send<T extends ServerToAgentType>(type: T, payload: z.input<(typeof SERVER_TO_AGENT)[T]>): boolean {
+    if (this.ws.readyState !== this.ws.OPEN) {
+      this.log.warn({ type }, "frame not sent: agent socket is not open");
+      return false;
+    }
+    this.ws.send(encodeFrame(SERVER_TO_AGENT, type, payload));
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.state === "closed") return;
+    this.ws.close(code, reason.slice(0, 120));
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  ping(): void {
+    this.alive = false;
+    this.ws.ping();
+  }
+
+  /** New work for this agent was queued. */
+  kick(): void {
+    this.mayHaveQueued = true;
+    void this.pump();
+  }
+
+  requestCancel(commandId: string): boolean {
+    return this.send("command.cancel", { id: commandId, reason: "cancel requested by operator" });
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (isBinary) return this.reject({ code: "INVALID_FRAME", message: "Binary frames are not part of the protocol" });
+    const decoded = decodeFrame(AGENT_TO_SERVER, data.toString("utf8"));
+    if (!decoded.ok) return this.reject(decoded.error);
+    const message = decoded.message as AgentToServer;
+    if (this.state === "awaiting_hello" && message.type !== "hello") {
+      return this.close(CLOSE_CODES.HELLO_REQUIRED.code, `expected hello, got ${message.type}`);
+    }
+    this.handle(message).catch((err: unknown) => {
+      this.log.error({ err, type: message.type }, "failed to handle agent frame");
+      this.send("error", { code: "INTERNAL", message: `Could not process ${message.type}; it will be redelivered or should be resent` });
+    });
+  }
+
+  private reject(error: { code: string; message: string; details?: unknown }): void {
+    this.deps.metrics.badFrames.inc({ code: error.code });
+    if (this.state === "awaiting_hello") return this.close(CLOSE_CODES.HELLO_REQUIRED.code, `expected hello: ${error.code}`);
+    this.log.warn({ code: error.code, message: error.message }, "rejected agent frame");
+    if (++this.badFrames > MAX_BAD_FRAMES) return this.close(CLOSE_CODES.TOO_MANY_BAD_FRAMES.code, "too many bad frames");
+    this.send("error", error);
+  }
+
+  private async handle(message: AgentToServer): Promise<void> {
+    switch (message.type) {
+      case "hello":
+        return this.onHello(message.payload);
+      case "command.accepted":
+        return this.onAccepted(message.payload.id);
+      case "command.progress":
+        this.deps.bus.publish({ type: "command.progress", tenant_id: this.tenantId, agent_id: this.agentId, command_id: message.payload.id, message: message.payload.message, ...(message.payload.percent !== undefined ? { percent: message.payload.percent } : {}), at: Date.now() });
+        return;
+      case "command.result":
+        return this.onResult(message.payload);
+    }
+  }
+
+  private async onHello(hello: AgentToServer<"hello">["payload"]): Promise<void> {
+    if (this.state !== "awaiting_hello") return this.reject({ code: "INVALID_FRAME", message: "hello was already received" });
+    clearTimeout(this.helloTimer);
+    if (hello.agent_id !== this.agentId) return this.close(CLOSE_CODES.HELLO_REQUIRED.code, "hello agent_id does not match the signed upgrade");
+    const version = Math.max(...hello.protocol_versions.filter((v) => (PROTOCOL_VERSIONS as readonly number[]).includes(v)));
+    if (!Number.isFinite(version)) {
+      return this.close(CLOSE_CODES.UNSUPPORTED_PROTOCOL.code, `server speaks protocol ${PROTOCOL_VERSIONS.join(",")}`);
+    }
+    if (!this.deps.register(this)) return;
+    this.state = "ready";
+    this.maxInFlight = hello.max_in_flight;
+    const now = Date.now();
+    await this.deps.store.updateAgentSession(this.agentId, {
+      status: "online",
+      hostname: hello.hostname,
+      version: hello.agent_version,
+      platform: hello.platform,
+      arch: hello.arch,
+      capabilities: hello.capabilities,
+      connected_at: now,
+      last_seen_at: now,
+      session_id: this.sessionId,
+    });
+    this.deps.bus.publish({ type: "agent.online", tenant_id: this.tenantId, agent_id: this.agentId, at: now });
+    this.send("welcome", { protocol_version: version, session_id: this.sessionId, server_time: Date.now(), heartbeat_ms: this.deps.heartbeatMs, max_frame_bytes: MAX_FRAME_BYTES });
+    this.log.info({ agent_version: hello.agent_version, hostname: hello.hostname, protocol_version: version }, "agent connected");
+    await this.redeliver();
+    await this.pump();
+  }
+
+  /** Everything sent before and not yet final is sent again; the agent answers repeats from its journal. */
+  private async redeliver(): Promise<void> {
+    const active = await this.deps.store.activeCommands(this.agentId);
+    for (const command of active) {
+      this.inflight.add(command.id);
+      const updated = (await this.deps.lifecycle.redelivered(command.id)) ?? command;
+      this.dispatch(updated);
+    }
+    if (active.length > 0) this.log.info({ count: active.length }, "redelivered unfinished commands");
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        const room = this.maxInFlight - this.inflight.size;
+        if (!this.isReady || room <= 0 || !this.mayHaveQueued) continue;
+        const claimed = await this.deps.lifecycle.claim(this.agentId, room);
+        if (claimed.length < room) this.mayHaveQueued = false;
+        for (const command of claimed) {
+          this.inflight.add(command.id);
+          this.dispatch(command);
+        }
+      } while (this.pumpAgain);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private dispatch(command: CommandRecord): void {
+    if (command.cancel_requested_at !== null) this.send("command.cancel", { id: command.id, reason: "cancel requested by operator" });
+    const sent = this.send("command.dispatch", { id: command.id, name: command.name, params: command.params ?? {}, timeout_ms: command.timeout_ms, attempt: command.attempts });
+    if (sent) this.log.debug({ command_id: command.id, name: command.name, attempt: command.attempts }, "command dispatched");
+  }
+
+  private async onAccepted(id: string): Promise<void> {
+    const command = await this.deps.lifecycle.accepted(this.agentId, id);
+    if (command) return;
+    // Not dispatched any more: expired or cancelled meanwhile, so ask the agent to stop it.
+    const current = await this.deps.store.getCommand(id);
+    if (current && current.agent_id === this.agentId && (current.status === "expired" || current.status === "cancelled")) {
+      this.send("command.cancel", { id, reason: `command is ${current.status}` });
+    }
+  }
+
+  private async onResult(outcome: CommandOutcome): Promise<void> {
+    const command = await this.deps.lifecycle.finished(this.agentId, outcome);
+    if (command) this.log.debug({ command_id: command.id, status: command.status }, "command finished");
+    this.inflight.delete(outcome.id);
+    this.ack(outcome.id);
+    if (command && isFinalStatus(command.status)) void this.pump();
+  }
+
+  /** Acks go out once per turn of the event loop, batched. */
+  private ack(id: string): void {
+    this.pendingAcks.push(id);
+    if (this.pendingAcks.length > 1) return;
+    setImmediate(() => {
+      const ids = this.pendingAcks;
+      this.pendingAcks = [];
+      this.send("command.result.ack", { ids });
+    });
+  }
+
+  private onClose(code: number): void {
+    clearTimeout(this.helloTimer);
+    const wasReady = this.state === "ready";
+    this.state = "closed";
+    const wasCurrent = this.deps.unregister(this);
+    if (!wasReady || !wasCurrent) return;
+    const now = Date.now();
+    this.log.info({ code }, "agent disconnected");
+    this.deps.store
+      .updateAgentSession(this.agentId, { status: "offline", last_seen_at: now, session_id: null })
+      .then(() => this.deps.bus.publish({ type: "agent.offline", tenant_id: this.tenantId, agent_id: this.agentId, at: now }))
+      .catch((err: unknown) => this.log.error({ err }, "could not record agent offline"));
+  }
+}

@@ -1,0 +1,152 @@
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer } from "ws";
+import { CLOSE_CODES, MAX_FRAME_BYTES, WS_PATH } from "@botmox/protocol";
+import { ApiError, toApiError } from "../errors/api-error.js";
+import type { CommandLifecycle } from "../commands/command-lifecycle.js";
+import type { EventBus } from "../events/bus.js";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics/metrics.js";
+import type { Store } from "../store/types.js";
+import { AgentSession } from "./agent-session.js";
+import { UpgradeAuthenticator } from "./upgrade-auth.js";
+
+export interface GatewayOptions {
+  store: Store;
+  lifecycle: CommandLifecycle;
+  bus: EventBus;
+  log: Logger;
+  metrics: () => Metrics;
+  heartbeatMs: number;
+  /** Upgrades being authenticated at once beyond which new ones get 503 + Retry-After. */
+  maxPendingHandshakes: number;
+}
+
+/** The agents' WebSocket endpoint: signed upgrades, one live session per agent, heartbeats, drain. */
+export class Gateway {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+  private readonly sessions = new Map<string, AgentSession>();
+  private readonly auth: UpgradeAuthenticator;
+  private pendingHandshakes = 0;
+  private draining = false;
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.auth = new UpgradeAuthenticator(options.store);
+  }
+
+  get connectedCount(): number {
+    return this.sessions.size;
+  }
+
+  isConnected(agentId: string): boolean {
+    return this.sessions.get(agentId)?.isReady ?? false;
+  }
+
+  attach(server: Server): void {
+    server.on("upgrade", (req, socket, head) => this.onUpgrade(req, socket, head));
+    this.heartbeat = setInterval(() => this.beat(), this.options.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  kick(agentId: string): void {
+    this.sessions.get(agentId)?.kick();
+  }
+
+  requestCancel(agentId: string, commandId: string): boolean {
+    return this.sessions.get(agentId)?.requestCancel(commandId) ?? false;
+  }
+
+  disconnect(agentId: string, code: number, reason: string): void {
+    this.sessions.get(agentId)?.close(code, reason);
+  }
+
+  /** Closes every tunnel with "try again later", each agent told a different delay so they do not all return at once. */
+  async drain(spreadMs = 5_000): Promise<void> {
+    this.draining = true;
+    clearInterval(this.heartbeat);
+    const closing = [...this.sessions.values()].map((session) => {
+      const retryAfterMs = 1_000 + Math.floor(Math.random() * spreadMs);
+      session.close(CLOSE_CODES.TRY_AGAIN_LATER.code, JSON.stringify({ retry_after_ms: retryAfterMs }));
+    });
+    await Promise.all(closing);
+    for (const client of this.wss.clients) client.terminate();
+    this.wss.close();
+  }
+
+  private beat(): void {
+    for (const session of this.sessions.values()) {
+      if (!session.alive) {
+        this.options.log.warn({ agent_id: session.agentId }, "agent missed heartbeat; terminating tunnel");
+        session.terminate();
+        continue;
+      }
+      session.ping();
+    }
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (req.url ?? "").split("?", 1)[0];
+    if (path !== WS_PATH) return refuse(socket, new ApiError("NOT_FOUND", `No WebSocket endpoint at ${path}`));
+    if (this.draining || this.pendingHandshakes >= this.options.maxPendingHandshakes) {
+      const retryAfterS = 1 + Math.floor(Math.random() * 10);
+      this.options.metrics().upgradesRejected.inc({ code: "OVERLOADED" });
+      return refuse(socket, new ApiError("OVERLOADED", "Server is busy; retry later", { retry_after_ms: retryAfterS * 1000 }, { "Retry-After": String(retryAfterS) }));
+    }
+    this.pendingHandshakes++;
+    this.auth
+      .authenticate(req)
+      .then((agent) => {
+        if (socket.destroyed) return;
+        this.wss.handleUpgrade(req, socket, head, (ws) => {
+          new AgentSession(ws, agent, {
+            store: this.options.store,
+            lifecycle: this.options.lifecycle,
+            bus: this.options.bus,
+            log: this.options.log,
+            metrics: this.options.metrics(),
+            heartbeatMs: this.options.heartbeatMs,
+            register: (session) => this.register(session),
+            unregister: (session) => this.unregister(session),
+          });
+        });
+      })
+      .catch((err: unknown) => {
+        const error = toApiError(err);
+        this.options.metrics().upgradesRejected.inc({ code: error.code });
+        this.options.log.warn({ code: error.code, reason: error.message }, "agent upgrade refused");
+        refuse(socket, error);
+      })
+      .finally(() => this.pendingHandshakes--);
+  }
+
+  private register(session: AgentSession): boolean {
+    if (this.draining) {
+      const retryAfterMs = 1_000 + Math.floor(Math.random() * 5_000);
+      session.close(CLOSE_CODES.TRY_AGAIN_LATER.code, JSON.stringify({ retry_after_ms: retryAfterMs }));
+      return false;
+    }
+    const previous = this.sessions.get(session.agentId);
+    this.sessions.set(session.agentId, session);
+    previous?.close(CLOSE_CODES.SESSION_REPLACED.code, "a newer connection of this agent took over");
+    return true;
+  }
+
+  private unregister(session: AgentSession): boolean {
+    if (this.sessions.get(session.agentId) !== session) return false;
+    this.sessions.delete(session.agentId);
+    return true;
+  }
+}
+
+function refuse(socket: Duplex, error: ApiError): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify(error.toBody());
+  const headers = { "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(body)), Connection: "close", ...error.headers };
+  const head = Object.entries(headers).map(([key, value]) => `${key}: ${value}`).join("\r\n");
+  socket.end(`HTTP/1.1 ${error.status} ${statusText(error.status)}\r\n${head}\r\n\r\n${body}`);
+}
+
+function statusText(status: number): string {
+  return ({ 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 503: "Service Unavailable" } as Record<number, string>)[status] ?? "Error";
+}

@@ -1,0 +1,44 @@
+import type { FastifyRequest } from "fastify";
+import { ApiError } from "../errors/api-error.js";
+import { sha256Hex } from "../auth/secrets.js";
+import type { Role, Store } from "../store/types.js";
+
+export interface Principal {
+  tenant_id: string;
+  role: Role;
+  /** Who acted, for the audit log: `api_key:bmx_ab12cd`. */
+  actor: string;
+}
+
+const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+const CACHE_MS = 30_000;
+
+/** Resolves `Authorization: Bearer <api key>` to a tenant principal, caching lookups briefly. */
+export class OperatorAuth {
+  private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
+
+  constructor(private readonly store: Store) {}
+
+  async authenticate(request: FastifyRequest, minimum: Role): Promise<Principal> {
+    const header = request.headers.authorization;
+    const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    if (!match) throw new ApiError("UNAUTHENTICATED", "Send an API key as `Authorization: Bearer <key>`");
+    const principal = await this.lookup(sha256Hex(match[1]!));
+    if (!principal) throw new ApiError("UNAUTHENTICATED", "The API key is unknown or revoked");
+    if (RANK[principal.role] < RANK[minimum]) {
+      throw new ApiError("FORBIDDEN", `This action needs the ${minimum} role; the key has ${principal.role}`);
+    }
+    return principal;
+  }
+
+  private async lookup(hash: string): Promise<Principal | null> {
+    const now = Date.now();
+    const cached = this.cache.get(hash);
+    if (cached && cached.until > now) return cached.principal;
+    const key = await this.store.findApiKeyByHash(hash);
+    const principal = key && key.revoked_at === null ? { tenant_id: key.tenant_id, role: key.role, actor: `api_key:${key.key_prefix}` } : null;
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(hash, { principal, until: now + CACHE_MS });
+    return principal;
+  }
+}

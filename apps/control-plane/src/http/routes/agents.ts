@@ -1,0 +1,41 @@
+import type { FastifyInstance } from "fastify";
+import { CLOSE_CODES } from "@botmox/protocol";
+import { z } from "zod";
+import { ApiError } from "../../errors/api-error.js";
+import type { RouteContext } from "../context.js";
+import { agentJson } from "../serialize.js";
+import { parseInput } from "../validation.js";
+
+export const idParams = z.object({ id: z.uuid({ message: "must be a UUID" }) });
+
+export function agentRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const findAgent = async (tenantId: string, id: string) => {
+    const agent = await ctx.store.getAgent(id);
+    if (!agent || agent.tenant_id !== tenantId) throw new ApiError("NOT_FOUND", `Agent ${id} not found`);
+    return agent;
+  };
+
+  app.get("/api/v1/agents", async (request) => {
+    const principal = await ctx.auth.authenticate(request, "viewer");
+    const agents = await ctx.store.listAgents(principal.tenant_id);
+    return { agents: agents.map(agentJson) };
+  });
+
+  app.get("/api/v1/agents/:id", async (request) => {
+    const principal = await ctx.auth.authenticate(request, "viewer");
+    const { id } = parseInput(idParams, request.params, "params");
+    return agentJson(await findAgent(principal.tenant_id, id));
+  });
+
+  app.post("/api/v1/agents/:id/revoke", async (request) => {
+    const principal = await ctx.auth.authenticate(request, "admin");
+    const { id } = parseInput(idParams, request.params, "params");
+    await findAgent(principal.tenant_id, id);
+    const agent = await ctx.store.revokeAgent({ tenant_id: principal.tenant_id, agent_id: id, actor: principal.actor, now: Date.now() });
+    if (!agent) throw new ApiError("NOT_FOUND", `Agent ${id} not found`);
+    ctx.gateway.disconnect(id, CLOSE_CODES.AGENT_REVOKED.code, "agent revoked");
+    ctx.bus.publish({ type: "agent.revoked", tenant_id: agent.tenant_id, agent_id: id, at: Date.now() });
+    ctx.log.info({ agent_id: id, tenant_id: agent.tenant_id, actor: principal.actor }, "agent revoked");
+    return agentJson(agent);
+  });
+}

@@ -1,0 +1,40 @@
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import type { BusEvent } from "../../events/bus.js";
+import type { RouteContext } from "../context.js";
+import { eventJson } from "../serialize.js";
+import { parseInput } from "../validation.js";
+
+const KEEPALIVE_MS = 15_000;
+const eventsQuery = z.object({
+  agent_id: z.uuid().optional(),
+  types: z.string().max(500).optional().describe("comma-separated event types, e.g. command.updated,agent.online"),
+});
+
+function agentOf(event: BusEvent): string {
+  return event.type === "command.updated" ? event.command.agent_id : event.agent_id;
+}
+
+/** Server-Sent Events: command status changes, progress and agent online/offline of the caller's tenant. */
+export function eventRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  app.get("/api/v1/events", async (request, reply) => {
+    const principal = await ctx.auth.authenticate(request, "viewer");
+    const query = parseInput(eventsQuery, request.query, "query");
+    const types = query.types ? new Set(query.types.split(",").map((type) => type.trim())) : null;
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
+    res.write(": connected\n\n");
+    let sequence = 0;
+    const unsubscribe = ctx.bus.subscribeTenant(principal.tenant_id, (event) => {
+      if (types && !types.has(event.type)) return;
+      if (query.agent_id && agentOf(event) !== query.agent_id) return;
+      res.write(`id: ${++sequence}\nevent: ${event.type}\ndata: ${JSON.stringify(eventJson(event))}\n\n`);
+    });
+    const keepalive = setInterval(() => res.write(": keep-alive\n\n"), KEEPALIVE_MS);
+    request.raw.on("close", () => {
+      unsubscribe();
+      clearInterval(keepalive);
+    });
+  });
+}

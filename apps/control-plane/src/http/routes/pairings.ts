@@ -1,0 +1,41 @@
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { ApiError } from "../../errors/api-error.js";
+import { publicKeyFromBase64 } from "../../auth/agent-signature.js";
+import { generatePairingCode, isWellFormedPairingCode, normalizePairingCode, sha256Hex } from "../../auth/secrets.js";
+import type { RouteContext } from "../context.js";
+import { parseInput } from "../validation.js";
+
+const registerBody = z
+  .object({
+    code: z.string().min(1).max(64),
+    public_key: z.string().min(1).max(256),
+    hostname: z.string().max(255).optional(),
+  })
+  .strict();
+
+export function pairingRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  app.post("/api/v1/agents/pairings", async (request, reply) => {
+    const principal = await ctx.auth.authenticate(request, "operator");
+    const code = generatePairingCode();
+    const expiresAt = Date.now() + ctx.config.PAIRING_TTL_MS;
+    await ctx.store.createPairing({ tenant_id: principal.tenant_id, code_hash: sha256Hex(code), expires_at: expiresAt, created_by: principal.actor });
+    const server = ctx.config.PUBLIC_URL ?? `${request.protocol}://${request.host}`;
+    const pairingUri = `botmox://pair?server=${encodeURIComponent(server)}&code=${encodeURIComponent(code)}`;
+    return reply.code(201).send({ code, expires_at: new Date(expiresAt).toISOString(), pairing_uri: pairingUri, server });
+  });
+
+  app.post("/api/v1/agents/register", async (request, reply) => {
+    const body = parseInput(registerBody, request.body, "body");
+    const code = normalizePairingCode(body.code);
+    if (!isWellFormedPairingCode(code)) throw new ApiError("BAD_REQUEST", "Invalid request body", [{ path: "code", message: "must look like BMX-XXXX-XXXX" }]);
+    try {
+      publicKeyFromBase64(body.public_key);
+    } catch {
+      throw new ApiError("BAD_REQUEST", "Invalid request body", [{ path: "public_key", message: "must be a base64 Ed25519 public key (32 bytes)" }]);
+    }
+    const registered = await ctx.store.registerAgent({ code_hash: sha256Hex(code), public_key: body.public_key, hostname: body.hostname ?? null, now: Date.now() });
+    ctx.log.info(registered, "agent registered");
+    return reply.code(201).send(registered);
+  });
+}

@@ -1,0 +1,33 @@
+import Fastify, { type FastifyInstance } from "fastify";
+import { MAX_FRAME_BYTES } from "@botmox/protocol";
+import { ApiError, toApiError } from "../errors/api-error.js";
+import type { RouteContext } from "./context.js";
+import { agentRoutes } from "./routes/agents.js";
+import { auditRoutes } from "./routes/audit.js";
+import { commandRoutes } from "./routes/commands.js";
+import { eventRoutes } from "./routes/events.js";
+import { healthRoutes } from "./routes/health.js";
+import { pairingRoutes } from "./routes/pairings.js";
+
+export function buildHttpServer(ctx: RouteContext): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: MAX_FRAME_BYTES, return503OnClosing: true });
+
+  app.setErrorHandler((err, request, reply) => {
+    const error = toApiError(err);
+    if (error.status >= 500 && error.code === "INTERNAL") ctx.log.error({ err, url: request.url, method: request.method }, "request failed");
+    return reply.code(error.status).headers(error.headers).send(error.toBody());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const error = new ApiError("NOT_FOUND", `No route ${request.method} ${request.url.split("?", 1)[0]}`);
+    return reply.code(404).send(error.toBody());
+  });
+  app.addHook("onResponse", (request, reply, done) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    ctx.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    ctx.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    done();
+  });
+
+  for (const register of [healthRoutes, pairingRoutes, agentRoutes, commandRoutes, eventRoutes, auditRoutes]) register(app, ctx);
+  return app;
+}

@@ -1,0 +1,112 @@
+import type Database from "better-sqlite3";
+
+/** Append-only list; entry N moves the database from user_version N to N + 1. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE tenants (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'viewer')),
+    key_hash TEXT NOT NULL UNIQUE,
+    key_prefix TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE TABLE agents (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    name TEXT,
+    public_key TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'offline' CHECK (status IN ('online', 'offline', 'revoked')),
+    hostname TEXT,
+    version TEXT,
+    platform TEXT,
+    arch TEXT,
+    capabilities TEXT NOT NULL DEFAULT '[]',
+    last_seen_at INTEGER,
+    connected_at INTEGER,
+    session_id TEXT,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE INDEX agents_tenant ON agents(tenant_id, created_at);
+  CREATE TABLE pairings (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    code_hash TEXT NOT NULL UNIQUE,
+    expires_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    consumed_at INTEGER,
+    agent_id TEXT REFERENCES agents(id)
+  );
+  CREATE TABLE agent_nonces (
+    agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+    nonce TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (agent_id, nonce)
+  ) WITHOUT ROWID;
+  CREATE TABLE commands (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    params TEXT,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'dispatched', 'running', 'succeeded', 'failed', 'cancelled', 'expired')),
+    result TEXT,
+    error TEXT,
+    actor TEXT NOT NULL,
+    idempotency_key TEXT,
+    request_hash TEXT,
+    timeout_ms INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    dispatched_at INTEGER,
+    started_at INTEGER,
+    finished_at INTEGER,
+    expires_at INTEGER NOT NULL,
+    cancel_requested_at INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX commands_agent_open ON commands(agent_id, status, created_at) WHERE status IN ('queued', 'dispatched', 'running');
+  CREATE INDEX commands_listing ON commands(tenant_id, agent_id, created_at DESC);
+  CREATE INDEX commands_expiry ON commands(expires_at) WHERE status IN ('queued', 'dispatched');
+  CREATE UNIQUE INDEX commands_idempotency ON commands(tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+  CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target_type TEXT NOT NULL,
+    target_id TEXT,
+    details TEXT,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX audit_tenant ON audit_log(tenant_id, id);
+  CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+  CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Applies pending migrations in one transaction each; returns how many ran. */
+export function migrate(db: Database.Database): number {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`Database schema version ${current} is newer than this build knows (${MIGRATIONS.length}); upgrade botmox-cp`);
+  }
+  let applied = 0;
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+    applied++;
+  }
+  return applied;
+}

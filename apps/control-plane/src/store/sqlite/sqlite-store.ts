@@ -1,0 +1,320 @@
+import { randomUUID } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import type { CommandStatus } from "@botmox/protocol";
+import { ApiError } from "../../errors/api-error.js";
+import type {
+  AgentRecord,
+  AgentSessionPatch,
+  ApiKeyRecord,
+  AuditEntry,
+  CommandPatch,
+  CommandRecord,
+  Millis,
+  NewAuditEntry,
+  NewCommand,
+  Role,
+  Store,
+  Tenant,
+  TransitionInput,
+} from "../types.js";
+import { GroupCommit } from "./group-commit.js";
+import { migrate } from "./migrations.js";
+import { agentFromRow, auditFromRow, commandFromRow } from "./rows.js";
+
+type Row = Record<string, unknown>;
+const toJson = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
+
+/** Embedded store: one SQLite file in WAL mode, migrated on open. */
+export class SqliteStore implements Store {
+  readonly kind = "sqlite" as const;
+  private readonly db: Database.Database;
+  private readonly writes: GroupCommit;
+  private readonly stmt: ReturnType<SqliteStore["prepare"]>;
+
+  constructor(file: string) {
+    if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("foreign_keys = ON");
+    this.db.pragma("busy_timeout = 5000");
+    migrate(this.db);
+    this.writes = new GroupCommit(this.db);
+    this.stmt = this.prepare();
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      getCommand: db.prepare("SELECT * FROM commands WHERE id = ?"),
+      insertAudit: db.prepare(
+        "INSERT INTO audit_log (tenant_id, actor, action, target_type, target_id, details, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      ),
+      insertCommand: db.prepare(`INSERT INTO commands (id, tenant_id, agent_id, name, params, status, actor, idempotency_key, request_hash,
+        timeout_ms, created_at, expires_at, attempts) VALUES (@id, @tenant_id, @agent_id, @name, @params, 'queued', @actor, @idempotency_key,
+        @request_hash, @timeout_ms, @created_at, @expires_at, 0)`),
+      byIdempotencyKey: db.prepare("SELECT * FROM commands WHERE tenant_id = ? AND idempotency_key = ?"),
+      transition: db.prepare(`UPDATE commands SET status = @to,
+          result = CASE WHEN @set_result THEN @result ELSE result END,
+          error = CASE WHEN @set_error THEN @error ELSE error END,
+          dispatched_at = COALESCE(@dispatched_at, dispatched_at),
+          started_at = COALESCE(@started_at, started_at),
+          finished_at = COALESCE(@finished_at, finished_at),
+          cancel_requested_at = COALESCE(@cancel_requested_at, cancel_requested_at),
+          params = CASE WHEN @clear_params THEN NULL ELSE params END,
+          attempts = attempts + @attempts_increment
+        WHERE id = @id AND (@agent_id IS NULL OR agent_id = @agent_id) AND status IN (SELECT value FROM json_each(@from)) RETURNING *`),
+      claim: db.prepare(`UPDATE commands SET status = 'dispatched', dispatched_at = @now, attempts = attempts + 1
+        WHERE id IN (SELECT id FROM commands WHERE agent_id = @agent_id AND status = 'queued' AND expires_at > @now
+                     ORDER BY created_at, rowid LIMIT @limit) RETURNING *`),
+      active: db.prepare(`SELECT * FROM commands WHERE agent_id = ? AND status IN ('dispatched', 'running') ORDER BY created_at, rowid`),
+      expire: db.prepare(`UPDATE commands SET status = 'expired', finished_at = @now, error = @error
+        WHERE status IN ('queued', 'dispatched') AND expires_at <= @now RETURNING *`),
+      getAgent: db.prepare("SELECT * FROM agents WHERE id = ?"),
+    };
+  }
+
+  async health(): Promise<{ ok: true } | { ok: false; message: string }> {
+    try {
+      this.db.prepare("SELECT 1").get();
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, message: (err as Error).message };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.writes.flush();
+    this.db.close();
+  }
+
+  private audit(entry: NewAuditEntry): void {
+    this.stmt.insertAudit.run(
+      entry.tenant_id,
+      entry.actor,
+      entry.action,
+      entry.target_type,
+      entry.target_id,
+      toJson(entry.details),
+      entry.created_at ?? Date.now(),
+    );
+  }
+
+  createTenant(name: string): Promise<Tenant> {
+    const tenant: Tenant = { id: randomUUID(), name, created_at: Date.now() };
+    return this.writes.run(() => {
+      this.db.prepare("INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)").run(tenant.id, tenant.name, tenant.created_at);
+      this.audit({ tenant_id: tenant.id, actor: "system", action: "tenant.created", target_type: "tenant", target_id: tenant.id, details: { name } });
+      return tenant;
+    });
+  }
+
+  async getTenant(id: string): Promise<Tenant | null> {
+    return (this.db.prepare("SELECT * FROM tenants WHERE id = ?").get(id) as Tenant | undefined) ?? null;
+  }
+
+  createApiKey(input: { tenant_id: string; role: Role; key_hash: string; key_prefix: string }): Promise<ApiKeyRecord> {
+    const record: ApiKeyRecord = { id: randomUUID(), tenant_id: input.tenant_id, role: input.role, key_prefix: input.key_prefix, created_at: Date.now(), revoked_at: null };
+    return this.writes.run(() => {
+      this.db
+        .prepare("INSERT INTO api_keys (id, tenant_id, role, key_hash, key_prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+        .run(record.id, record.tenant_id, record.role, input.key_hash, record.key_prefix, record.created_at);
+      this.audit({ tenant_id: input.tenant_id, actor: "system", action: "api_key.created", target_type: "api_key", target_id: record.id, details: { role: input.role, key_prefix: input.key_prefix } });
+      return record;
+    });
+  }
+
+  async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | null> {
+    const row = this.db.prepare("SELECT id, tenant_id, role, key_prefix, created_at, revoked_at FROM api_keys WHERE key_hash = ?").get(keyHash);
+    return (row as ApiKeyRecord | undefined) ?? null;
+  }
+
+  createPairing(input: { tenant_id: string; code_hash: string; expires_at: Millis; created_by: string }): Promise<void> {
+    const id = randomUUID();
+    const now = Date.now();
+    return this.writes.run(() => {
+      this.db
+        .prepare("INSERT INTO pairings (id, tenant_id, code_hash, expires_at, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+        .run(id, input.tenant_id, input.code_hash, input.expires_at, input.created_by, now);
+      this.audit({ tenant_id: input.tenant_id, actor: input.created_by, action: "pairing.created", target_type: "pairing", target_id: id, details: { expires_at: input.expires_at } });
+    });
+  }
+
+  registerAgent(input: { code_hash: string; public_key: string; hostname: string | null; now: Millis }): Promise<{ agent_id: string; tenant_id: string }> {
+    return this.writes.run(() => {
+      const pairing = this.db.prepare("SELECT * FROM pairings WHERE code_hash = ?").get(input.code_hash) as Row | undefined;
+      if (!pairing || pairing.consumed_at !== null) throw new ApiError("PAIRING_CODE_INVALID", "Pairing code is unknown or was already used", [{ path: "code", message: "unknown or already used" }]);
+      if ((pairing.expires_at as number) <= input.now) throw new ApiError("PAIRING_CODE_EXPIRED", "Pairing code has expired; create a new one", [{ path: "code", message: "expired" }]);
+      const agentId = randomUUID();
+      const tenantId = pairing.tenant_id as string;
+      this.db
+        .prepare("INSERT INTO agents (id, tenant_id, public_key, hostname, created_at) VALUES (?, ?, ?, ?, ?)")
+        .run(agentId, tenantId, input.public_key, input.hostname, input.now);
+      this.db.prepare("UPDATE pairings SET consumed_at = ?, agent_id = ? WHERE id = ?").run(input.now, agentId, pairing.id);
+      this.audit({ tenant_id: tenantId, actor: `agent:${agentId}`, action: "agent.registered", target_type: "agent", target_id: agentId, details: { hostname: input.hostname, pairing_id: pairing.id } });
+      return { agent_id: agentId, tenant_id: tenantId };
+    });
+  }
+
+  async getAgent(id: string): Promise<AgentRecord | null> {
+    const row = this.stmt.getAgent.get(id) as Row | undefined;
+    return row ? agentFromRow(row) : null;
+  }
+
+  async listAgents(tenantId: string): Promise<AgentRecord[]> {
+    return (this.db.prepare("SELECT * FROM agents WHERE tenant_id = ? ORDER BY created_at, id").all(tenantId) as Row[]).map(agentFromRow);
+  }
+
+  updateAgentSession(id: string, patch: AgentSessionPatch): Promise<void> {
+    const entries = Object.entries(patch).filter(([, value]) => value !== undefined);
+    if (entries.length === 0) return Promise.resolve();
+    const sets = entries.map(([key]) => `${key} = @${key}`).join(", ");
+    const values = Object.fromEntries(entries.map(([key, value]) => [key, key === "capabilities" ? JSON.stringify(value) : value]));
+    return this.writes.run(() => {
+      // A revoked agent stays revoked whatever a late session update says.
+      this.db.prepare(`UPDATE agents SET ${sets} WHERE id = @id AND status != 'revoked'`).run({ ...values, id });
+    });
+  }
+
+  revokeAgent(input: { tenant_id: string; agent_id: string; actor: string; now: Millis }): Promise<AgentRecord | null> {
+    return this.writes.run(() => {
+      const row = this.db
+        .prepare("UPDATE agents SET status = 'revoked', revoked_at = COALESCE(revoked_at, @now), session_id = NULL WHERE id = @id AND tenant_id = @tenant RETURNING *")
+        .get({ now: input.now, id: input.agent_id, tenant: input.tenant_id }) as Row | undefined;
+      if (!row) return null;
+      this.audit({ tenant_id: input.tenant_id, actor: input.actor, action: "agent.revoked", target_type: "agent", target_id: input.agent_id, details: null });
+      return agentFromRow(row);
+    });
+  }
+
+  recordAgentNonce(input: { agent_id: string; nonce: string; expires_at: Millis; now: Millis }): Promise<boolean> {
+    return this.writes.run(() => {
+      this.db.prepare("DELETE FROM agent_nonces WHERE agent_id = ? AND expires_at <= ?").run(input.agent_id, input.now);
+      const inserted = this.db
+        .prepare("INSERT OR IGNORE INTO agent_nonces (agent_id, nonce, expires_at) VALUES (?, ?, ?)")
+        .run(input.agent_id, input.nonce, input.expires_at);
+      return inserted.changes === 1;
+    });
+  }
+
+  enqueueCommand(command: NewCommand): Promise<{ command: CommandRecord; created: boolean }> {
+    return this.writes.run(() => {
+      if (command.idempotency_key !== null) {
+        const existing = this.stmt.byIdempotencyKey.get(command.tenant_id, command.idempotency_key) as Row | undefined;
+        if (existing) return { command: commandFromRow(existing), created: false };
+      }
+      this.stmt.insertCommand.run({ ...command, params: toJson(command.params) });
+      this.audit({
+        tenant_id: command.tenant_id,
+        actor: command.actor,
+        action: "command.queued",
+        target_type: "command",
+        target_id: command.id,
+        details: { name: command.name, agent_id: command.agent_id },
+        created_at: command.created_at,
+      });
+      return { command: commandFromRow(this.stmt.getCommand.get(command.id) as Row), created: true };
+    });
+  }
+
+  async getCommand(id: string): Promise<CommandRecord | null> {
+    const row = this.stmt.getCommand.get(id) as Row | undefined;
+    return row ? commandFromRow(row) : null;
+  }
+
+  async listCommands(input: { tenant_id: string; agent_id: string; limit: number; status?: CommandStatus }): Promise<CommandRecord[]> {
+    const rows = input.status
+      ? this.db
+          .prepare("SELECT * FROM commands WHERE tenant_id = ? AND agent_id = ? AND status = ? ORDER BY created_at DESC, rowid DESC LIMIT ?")
+          .all(input.tenant_id, input.agent_id, input.status, input.limit)
+      : this.db
+          .prepare("SELECT * FROM commands WHERE tenant_id = ? AND agent_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?")
+          .all(input.tenant_id, input.agent_id, input.limit);
+    return (rows as Row[]).map(commandFromRow);
+  }
+
+  claimCommands(input: { agent_id: string; limit: number; now: Millis }): Promise<CommandRecord[]> {
+    if (input.limit <= 0) return Promise.resolve([]);
+    return this.writes.run(() => {
+      const rows = (this.stmt.claim.all(input) as Row[]).map(commandFromRow);
+      rows.sort((a, b) => a.created_at - b.created_at);
+      for (const command of rows) this.auditTransition(command, "system");
+      return rows;
+    });
+  }
+
+  async activeCommands(agentId: string): Promise<CommandRecord[]> {
+    return (this.stmt.active.all(agentId) as Row[]).map(commandFromRow);
+  }
+
+  transitionCommand(input: TransitionInput): Promise<CommandRecord | null> {
+    return this.writes.run(() => {
+      const row = this.stmt.transition.get({ ...this.patchParams(input.id, input.to, input.from, input.patch ?? {}), agent_id: input.agent_id ?? null }) as Row | undefined;
+      if (!row) return null;
+      const command = commandFromRow(row);
+      this.auditTransition(command, input.actor);
+      return command;
+    });
+  }
+
+  patchCommand(input: { id: string; patch: CommandPatch }): Promise<CommandRecord | null> {
+    return this.writes.run(() => {
+      const current = this.stmt.getCommand.get(input.id) as Row | undefined;
+      if (!current) return null;
+      const status = current.status as CommandStatus;
+      const row = this.stmt.transition.get({ ...this.patchParams(input.id, status, [status], input.patch), agent_id: null }) as Row | undefined;
+      return row ? commandFromRow(row) : null;
+    });
+  }
+
+  expireCommands(now: Millis): Promise<CommandRecord[]> {
+    return this.writes.run(() => {
+      const error = JSON.stringify({ code: "COMMAND_EXPIRED", message: "The agent did not pick the command up before it expired" });
+      const rows = (this.stmt.expire.all({ now, error }) as Row[]).map(commandFromRow);
+      for (const command of rows) this.auditTransition(command, "system");
+      return rows;
+    });
+  }
+
+  appendAudit(entry: NewAuditEntry): Promise<void> {
+    return this.writes.run(() => this.audit(entry));
+  }
+
+  async listAudit(input: { tenant_id: string; limit: number; after_id?: number }): Promise<AuditEntry[]> {
+    const rows = this.db
+      .prepare("SELECT * FROM audit_log WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?")
+      .all(input.tenant_id, input.after_id ?? 0, input.limit) as Row[];
+    return rows.map(auditFromRow);
+  }
+
+  private auditTransition(command: CommandRecord, actor: string): void {
+    this.audit({
+      tenant_id: command.tenant_id,
+      actor,
+      action: `command.${command.status}`,
+      target_type: "command",
+      target_id: command.id,
+      details: command.error ? { name: command.name, error_code: command.error.code } : { name: command.name },
+    });
+  }
+
+  private patchParams(id: string, to: CommandStatus, from: readonly CommandStatus[], patch: CommandPatch) {
+    return {
+      id,
+      to,
+      from: JSON.stringify(from),
+      set_result: patch.result !== undefined ? 1 : 0,
+      result: toJson(patch.result),
+      set_error: patch.error !== undefined ? 1 : 0,
+      error: toJson(patch.error),
+      dispatched_at: patch.dispatched_at ?? null,
+      started_at: patch.started_at ?? null,
+      finished_at: patch.finished_at ?? null,
+      cancel_requested_at: patch.cancel_requested_at ?? null,
+      clear_params: patch.clear_params ? 1 : 0,
+      attempts_increment: patch.attempts_increment ?? 0,
+    };
+  }
+}

@@ -1,0 +1,152 @@
+import type { CommandStatus, ErrorBody } from "@botmox/protocol";
+
+/** Times are epoch milliseconds inside the control plane; the HTTP layer renders ISO 8601. */
+export type Millis = number;
+export type Role = "admin" | "operator" | "viewer";
+export const ROLES: readonly Role[] = ["admin", "operator", "viewer"];
+
+export interface Tenant {
+  id: string;
+  name: string;
+  created_at: Millis;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  tenant_id: string;
+  role: Role;
+  key_prefix: string;
+  created_at: Millis;
+  revoked_at: Millis | null;
+}
+
+export type AgentStatus = "online" | "offline" | "revoked";
+
+export interface AgentRecord {
+  id: string;
+  tenant_id: string;
+  name: string | null;
+  public_key: string;
+  status: AgentStatus;
+  hostname: string | null;
+  version: string | null;
+  platform: string | null;
+  arch: string | null;
+  capabilities: string[];
+  last_seen_at: Millis | null;
+  connected_at: Millis | null;
+  session_id: string | null;
+  created_at: Millis;
+  revoked_at: Millis | null;
+}
+
+export type AgentSessionPatch = Partial<
+  Pick<AgentRecord, "status" | "hostname" | "version" | "platform" | "arch" | "capabilities" | "last_seen_at" | "connected_at" | "session_id">
+>;
+
+export interface CommandRecord {
+  id: string;
+  tenant_id: string;
+  agent_id: string;
+  name: string;
+  params: unknown;
+  status: CommandStatus;
+  result: unknown;
+  error: ErrorBody | null;
+  actor: string;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  timeout_ms: number;
+  created_at: Millis;
+  dispatched_at: Millis | null;
+  started_at: Millis | null;
+  finished_at: Millis | null;
+  expires_at: Millis;
+  cancel_requested_at: Millis | null;
+  attempts: number;
+}
+
+export type NewCommand = Pick<
+  CommandRecord,
+  "id" | "tenant_id" | "agent_id" | "name" | "params" | "actor" | "idempotency_key" | "request_hash" | "timeout_ms" | "created_at" | "expires_at"
+>;
+
+/** Fields a guarded transition may set besides the status. */
+export interface CommandPatch {
+  result?: unknown;
+  error?: ErrorBody | null;
+  dispatched_at?: Millis;
+  started_at?: Millis;
+  finished_at?: Millis;
+  cancel_requested_at?: Millis;
+  clear_params?: boolean;
+  attempts_increment?: number;
+}
+
+export interface TransitionInput {
+  id: string;
+  from: readonly CommandStatus[];
+  to: CommandStatus;
+  patch?: CommandPatch;
+  actor: string;
+  /** When set, the transition only applies to a command of this agent (results from a session). */
+  agent_id?: string;
+}
+
+export interface AuditEntry {
+  id: number;
+  tenant_id: string;
+  actor: string;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  details: unknown;
+  created_at: Millis;
+}
+
+export type NewAuditEntry = Omit<AuditEntry, "id" | "created_at"> & { created_at?: Millis };
+
+/**
+ * The one storage interface of the control plane. Everything that must be atomic is one
+ * method here (and one SQL function in Supabase). Implementations: store/sqlite, store/supabase.
+ */
+export interface Store {
+  readonly kind: "sqlite" | "supabase";
+  health(): Promise<{ ok: true } | { ok: false; message: string }>;
+  close(): Promise<void>;
+
+  createTenant(name: string): Promise<Tenant>;
+  getTenant(id: string): Promise<Tenant | null>;
+
+  createApiKey(input: { tenant_id: string; role: Role; key_hash: string; key_prefix: string }): Promise<ApiKeyRecord>;
+  findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | null>;
+
+  createPairing(input: { tenant_id: string; code_hash: string; expires_at: Millis; created_by: string }): Promise<void>;
+  /** Consumes the code and creates the agent; throws ApiError PAIRING_CODE_INVALID / PAIRING_CODE_EXPIRED. */
+  registerAgent(input: { code_hash: string; public_key: string; hostname: string | null; now: Millis }): Promise<{ agent_id: string; tenant_id: string }>;
+
+  getAgent(id: string): Promise<AgentRecord | null>;
+  listAgents(tenantId: string): Promise<AgentRecord[]>;
+  updateAgentSession(id: string, patch: AgentSessionPatch): Promise<void>;
+  revokeAgent(input: { tenant_id: string; agent_id: string; actor: string; now: Millis }): Promise<AgentRecord | null>;
+  /** Records a handshake nonce; false when this agent already used it (a replay). */
+  recordAgentNonce(input: { agent_id: string; nonce: string; expires_at: Millis; now: Millis }): Promise<boolean>;
+
+  /** Inserts a command; with an idempotency key already used in the tenant, returns the existing one and created=false. */
+  enqueueCommand(command: NewCommand): Promise<{ command: CommandRecord; created: boolean }>;
+  getCommand(id: string): Promise<CommandRecord | null>;
+  listCommands(input: { tenant_id: string; agent_id: string; limit: number; status?: CommandStatus }): Promise<CommandRecord[]>;
+  /** Atomically moves up to `limit` queued, unexpired commands of the agent to dispatched (attempts + 1), oldest first. */
+  claimCommands(input: { agent_id: string; limit: number; now: Millis }): Promise<CommandRecord[]>;
+  /** Commands already sent to the agent and not final (dispatched, running): redelivered on reconnect. */
+  activeCommands(agentId: string): Promise<CommandRecord[]>;
+  /** Guarded status change, audited; null when the command is not in one of `from`. */
+  transitionCommand(input: TransitionInput): Promise<CommandRecord | null>;
+  /** Sets a field without a status change (cancel requests, redelivery attempts). */
+  patchCommand(input: { id: string; patch: CommandPatch }): Promise<CommandRecord | null>;
+  /** Queued or dispatched commands whose expires_at passed become expired; returns them. */
+  expireCommands(now: Millis): Promise<CommandRecord[]>;
+
+  appendAudit(entry: NewAuditEntry): Promise<void>;
+  listAudit(input: { tenant_id: string; limit: number; after_id?: number }): Promise<AuditEntry[]>;
+}
