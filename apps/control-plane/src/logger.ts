@@ -9,7 +9,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: { service: "botmox-cp" },
       redact: {
-        paths: ["req.headers.authorization", "headers.authorization", "api_key", "code", "*.api_key", "*.code", "secret", "*.secret"],
+        paths: ["req.headers.authorization", "headers.authorization", "api_key", "*.api_key", "secret", "*.secret"],
         censor: "[redacted]",
       },
     },

@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import pino from "pino";
+import { loadAgentConfig, requirePaired, saveAgentConfig } from "./config/agent-config.js";
+import { parseAgentEnv } from "./config/env.js";
+import { agentHome } from "./config/home.js";
+import { doctor } from "./cli/doctor.js";
+import { pair, parsePairingTarget } from "./cli/pair.js";
+import { Journal } from "./journal/journal.js";
+import { startAgent } from "./runtime/agent-runtime.js";
+import { isProcessAlive, readRunState } from "./runtime/state-file.js";
+import { openVault } from "./vault/open-vault.js";
+import { AGENT_VERSION } from "./version.js";
+
+const USAGE = `Usage: botmox-agent <command>
+
+  pair --server URL --code CODE   register this machine with the control plane (or --uri botmox://pair?...)
+  run                             connect and execute commands (foreground, JSON logs; SIGTERM stops cleanly)
+  status                          print this agent's state as JSON
+  doctor                          check vault, server reachability, TLS and clock; exits 1 if something is broken
+  --version                       print the version
+
+Environment: BOTMOX_AGENT_HOME, BOTMOX_VAULT (keychain|file), BOTMOX_VAULT_PASSPHRASE, BOTMOX_CA_FILE,
+LOG_LEVEL, BOTMOX_MAX_IN_FLIGHT, BOTMOX_SHUTDOWN_GRACE_MS.`;
+
+/** Exit codes: 0 ok, 1 failure, 2 usage, 3 refused for good by the control plane (revoked). */
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      server: { type: "string" },
+      code: { type: "string" },
+      uri: { type: "string" },
+      version: { type: "boolean", short: "v" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.version) {
+    console.log(AGENT_VERSION);
+    return 0;
+  }
+  const command = positionals[0];
+  if (values.help || !command || command === "help") {
+    console.log(USAGE);
+    return command ? 0 : 2;
+  }
+  const env = parseAgentEnv(process.env);
+  const home = agentHome(process.env);
+  const config = loadAgentConfig(home);
+  const caPem = () => {
+    const file = env.BOTMOX_CA_FILE ?? config.ca_file;
+    return file ? readFileSync(file, "utf8") : undefined;
+  };
+
+  switch (command) {
+    case "pair": {
+      const target = parsePairingTarget(values);
+      const vault = openVault(home, config.instance_id, process.env);
+      saveAgentConfig(home, config); // fixes instance_id before anything lands in the keychain
+      const paired = await pair({ ...target, config: { ...config, ...(env.BOTMOX_CA_FILE ? { ca_file: env.BOTMOX_CA_FILE } : {}) }, vault, ...(caPem() ? { caPem: caPem()! } : {}) });
+      saveAgentConfig(home, paired);
+      console.log(JSON.stringify({ paired: true, agent_id: paired.agent_id, tenant_id: paired.tenant_id, server: paired.server, home, vault: vault.location }));
+      return 0;
+    }
+    case "run": {
+      const paired = requirePaired(config, home);
+      const log = pino({ level: env.LOG_LEVEL, base: { service: "botmox-agent", agent_id: paired.agent_id, tenant_id: paired.tenant_id } });
+      const vault = openVault(home, config.instance_id, process.env);
+      const agent = await startAgent({ home, config: paired, env, vault, log });
+      const outcome = await new Promise<"signal" | "fatal">((resolve) => {
+        process.once("SIGTERM", () => resolve("signal"));
+        process.once("SIGINT", () => resolve("signal"));
+        agent.fatal.then(() => resolve("fatal"));
+      });
+      log.info({ reason: outcome }, "stopping");
+      await agent.stop();
+      log.info("stopped");
+      return outcome === "fatal" ? 3 : 0;
+    }
+    case "status": {
+      const state = readRunState(home);
+      const running = state !== null && isProcessAlive(state.pid);
+      const journal = config.agent_id ? new Journal(join(home, "journal.db")) : null;
+      console.log(
+        JSON.stringify(
+          {
+            version: AGENT_VERSION,
+            home,
+            paired: Boolean(config.agent_id),
+            agent_id: config.agent_id ?? null,
+            tenant_id: config.tenant_id ?? null,
+            server: config.server ?? null,
+            vault: env.BOTMOX_VAULT,
+            process: running ? { running: true, pid: state.pid, connected: state.connected, session_id: state.session_id, since: state.changed_at } : { running: false },
+            journal: journal?.counts() ?? null,
+          },
+          null,
+          2,
+        ),
+      );
+      journal?.close();
+      return 0;
+    }
+    case "doctor": {
+      const vault = openVault(home, config.instance_id, process.env);
+      const checks = await doctor({ home, config, vault, ...(env.BOTMOX_CA_FILE ? { caFile: env.BOTMOX_CA_FILE } : {}) });
+      const ok = checks.every((check) => check.ok);
+      console.log(JSON.stringify({ ok, checks }, null, 2));
+      return ok ? 0 : 1;
+    }
+    default:
+      console.error(`botmox-agent: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const usage = (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+    console.error(`botmox-agent: ${(err as Error).message ?? err}${usage ? `\n\n${USAGE}` : ""}`);
+    process.exit(usage ? 2 : 1);
+  },
+);

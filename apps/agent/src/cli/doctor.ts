@@ -1,0 +1,68 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { MAX_CLOCK_SKEW_MS } from "@botmox/protocol";
+import type { AgentConfig } from "../config/agent-config.js";
+import { loadPrivateKey } from "../identity/keys.js";
+import { Journal } from "../journal/journal.js";
+import { PRIVATE_KEY_SECRET, type Vault } from "../vault/vault.js";
+import { getJson } from "./http-client.js";
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+const WARN_SKEW_MS = 30_000;
+
+/** Checks what `run` needs: pairing, vault and key, server reachability and TLS, clock skew, journal. */
+export async function doctor(input: { home: string; config: AgentConfig; vault: Vault; caFile?: string }): Promise<Check[]> {
+  const checks: Check[] = [];
+  const check = async (name: string, probe: () => Promise<string>) => {
+    try {
+      checks.push({ name, ok: true, detail: await probe() });
+    } catch (err) {
+      checks.push({ name, ok: false, detail: (err as Error).message });
+    }
+  };
+  const { config } = input;
+
+  await check("paired", async () => {
+    if (!config.server || !config.agent_id) throw new Error("not paired: run botmox-agent pair --server URL --code CODE");
+    return `agent ${config.agent_id} of tenant ${config.tenant_id} at ${config.server}`;
+  });
+  await check("vault", async () => {
+    const key = await input.vault.get(PRIVATE_KEY_SECRET);
+    if (!key) throw new Error(`no private key in ${input.vault.location}; pair again`);
+    loadPrivateKey(key);
+    return `private key present in ${input.vault.location}`;
+  });
+  if (config.server) {
+    const server = config.server;
+    const caFile = input.caFile ?? config.ca_file;
+    await check("server", async () => {
+      const sentAt = Date.now();
+      const health = await getJson<{ status: string; time: string }>(`${server}/api/v1/health`, caFile ? readFileSync(caFile, "utf8") : undefined);
+      const receivedAt = Date.now();
+      const skew = Date.parse(health.time) - (sentAt + receivedAt) / 2;
+      checks.push({
+        name: "clock",
+        ok: Math.abs(skew) < MAX_CLOCK_SKEW_MS,
+        detail: `${Math.round(skew)} ms from server time${Math.abs(skew) > WARN_SKEW_MS ? " (sync this machine's clock: NTP)" : ""}`,
+      });
+      return `reachable, status ${health.status}, ${receivedAt - sentAt} ms round trip`;
+    });
+    if (server.startsWith("https:")) {
+      checks.push({ name: "tls", ok: checks.find((c) => c.name === "server")?.ok ?? false, detail: caFile ? `verified against ${caFile}` : "verified against the system CA store" });
+    }
+  }
+  await check("journal", async () => {
+    const file = join(input.home, "journal.db");
+    const existed = existsSync(file);
+    const journal = new Journal(file);
+    const counts = journal.counts();
+    journal.close();
+    return `${existed ? "" : "created "}${file}: ${counts.total} entries, ${counts.unacked_results} results awaiting acknowledgement`;
+  });
+  return checks;
+}

@@ -1,0 +1,53 @@
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Small JSON client for the few plain HTTP calls the agent makes (register, health), honouring a custom CA. */
+export function requestJson<T>(method: "GET" | "POST", url: string, body?: unknown, caPem?: string, timeoutMs = 10_000): Promise<T> {
+  const target = new URL(url);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const send = target.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise<T>((resolve, reject) => {
+    const req = send(
+      target,
+      {
+        method,
+        timeout: timeoutMs,
+        headers: payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {},
+        ...(caPem ? { ca: caPem } : {}),
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => (text += chunk.toString("utf8")));
+        res.on("end", () => {
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            return reject(new HttpError(res.statusCode ?? 0, "BAD_RESPONSE", `${url} answered ${res.statusCode} with a non-JSON body`));
+          }
+          if ((res.statusCode ?? 500) >= 400) {
+            const error = (json as { error?: { code?: string; message?: string } }).error;
+            return reject(new HttpError(res.statusCode ?? 0, error?.code ?? "HTTP_ERROR", error?.message ?? `HTTP ${res.statusCode}`));
+          }
+          resolve(json as T);
+        });
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`${url} did not answer within ${timeoutMs} ms`)));
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+export const postJson = <T>(url: string, body: unknown, caPem?: string) => requestJson<T>("POST", url, body, caPem);
+export const getJson = <T>(url: string, caPem?: string) => requestJson<T>("GET", url, undefined, caPem);

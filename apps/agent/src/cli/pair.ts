@@ -1,0 +1,39 @@
+import { hostname } from "node:os";
+import type { AgentConfig } from "../config/agent-config.js";
+import { generateAgentKeyPair } from "../identity/keys.js";
+import { PRIVATE_KEY_SECRET, type Vault } from "../vault/vault.js";
+import { postJson } from "./http-client.js";
+
+const PENDING_KEY_SECRET = `${PRIVATE_KEY_SECRET}.pending`;
+
+/** Accepts `--server URL --code CODE` or a `botmox://pair?server=...&code=...` URI. */
+export function parsePairingTarget(input: { server?: string; code?: string; uri?: string }): { server: string; code: string } {
+  if (input.uri) {
+    const uri = new URL(input.uri);
+    if (uri.protocol !== "botmox:") throw new Error(`Not a pairing URI: ${input.uri}`);
+    const server = uri.searchParams.get("server");
+    const code = uri.searchParams.get("code");
+    if (!server || !code) throw new Error("The pairing URI needs server= and code=");
+    return { server, code };
+  }
+  if (!input.server || !input.code) throw new Error("pair needs --server URL and --code CODE (or --uri botmox://pair?...)");
+  return { server: input.server, code: input.code };
+}
+
+/**
+ * Generates the key pair, checks the vault can hold it, registers the public half, then
+ * stores the private half. The private key never leaves this machine.
+ */
+export async function pair(input: { server: string; code: string; config: AgentConfig; vault: Vault; caPem?: string }): Promise<AgentConfig> {
+  const server = new URL(input.server).origin;
+  const keys = generateAgentKeyPair();
+  // Prove the vault works before consuming the one-time code, without touching a key already in use.
+  await input.vault.set(PENDING_KEY_SECRET, keys.privateKeyBase64);
+  const response = await postJson<{ agent_id: string; tenant_id: string }>(`${server}/api/v1/agents/register`, { code: input.code, public_key: keys.publicKeyBase64, hostname: hostname() }, input.caPem).catch(async (err: unknown) => {
+    await input.vault.delete(PENDING_KEY_SECRET);
+    throw err;
+  });
+  await input.vault.set(PRIVATE_KEY_SECRET, keys.privateKeyBase64);
+  await input.vault.delete(PENDING_KEY_SECRET);
+  return { ...input.config, server, agent_id: response.agent_id, tenant_id: response.tenant_id, paired_at: new Date().toISOString() };
+}

@@ -1,0 +1,118 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import type { CommandOutcome } from "@botmox/protocol";
+
+type Row = { id: string; status: string; result: string | null; error: string | null; started_at: number | null; finished_at: number | null };
+
+export type BeginResult = { kind: "new" } | { kind: "running" } | { kind: "done"; outcome: CommandOutcome };
+
+/**
+ * The agent's command journal: every command id is recorded before the agent says it
+ * accepted it, and its outcome before the result is sent. A redelivered id is answered
+ * from here instead of running again, and results stay here until the control plane acks them.
+ * WAL with synchronous=NORMAL: survives a killed process; an OS crash may lose the last instants.
+ */
+export class Journal {
+  private readonly db: Database.Database;
+  private readonly stmt;
+
+  constructor(file: string) {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    this.db = new Database(file);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("busy_timeout = 5000");
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS commands (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'cancelled')),
+        result TEXT,
+        error TEXT,
+        received_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER,
+        acked_at INTEGER,
+        executions INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX IF NOT EXISTS commands_unacked ON commands(finished_at) WHERE acked_at IS NULL AND status != 'running';
+    `);
+    this.stmt = {
+      insert: this.db.prepare("INSERT OR IGNORE INTO commands (id, name, status, received_at, started_at, executions) VALUES (?, ?, 'running', ?, ?, 1)"),
+      get: this.db.prepare("SELECT id, status, result, error, started_at, finished_at FROM commands WHERE id = ?"),
+      finish: this.db.prepare("UPDATE commands SET status = @status, result = @result, error = @error, finished_at = @finished_at WHERE id = @id AND status = 'running'"),
+      ack: this.db.prepare("UPDATE commands SET acked_at = ? WHERE id = ? AND acked_at IS NULL"),
+      insertFinal: this.db.prepare(
+        "INSERT OR IGNORE INTO commands (id, name, status, error, received_at, finished_at) VALUES (@id, @name, @status, @error, @now, @now)",
+      ),
+      unacked: this.db.prepare("SELECT id, status, result, error, started_at, finished_at FROM commands WHERE acked_at IS NULL AND status != 'running' ORDER BY finished_at"),
+    };
+  }
+
+  /** Records the id as running unless already known; tells the caller what it knows. */
+  begin(id: string, name: string, now = Date.now()): BeginResult {
+    if (this.stmt.insert.run(id, name, now, now).changes === 1) return { kind: "new" };
+    const row = this.stmt.get.get(id) as Row;
+    return row.status === "running" ? { kind: "running" } : { kind: "done", outcome: outcomeFromRow(row) };
+  }
+
+  finish(outcome: CommandOutcome): void {
+    this.stmt.finish.run({
+      id: outcome.id,
+      status: outcome.status,
+      result: outcome.result === undefined ? null : JSON.stringify(outcome.result),
+      error: outcome.error ? JSON.stringify(outcome.error) : null,
+      finished_at: outcome.finished_at,
+    });
+  }
+
+  /** A cancel for a command never seen: remember it so a late dispatch is answered "cancelled" without running. */
+  recordCancelledBeforeStart(id: string, now = Date.now()): void {
+    this.stmt.insertFinal.run({ id, name: "(unknown)", status: "cancelled", error: JSON.stringify({ code: "COMMAND_CANCELLED", message: "Cancelled before it started" }), now });
+  }
+
+  markAcked(ids: readonly string[], now = Date.now()): void {
+    this.db.transaction(() => {
+      for (const id of ids) this.stmt.ack.run(now, id);
+    })();
+  }
+
+  unacked(): CommandOutcome[] {
+    return (this.stmt.unacked.all() as Row[]).map(outcomeFromRow);
+  }
+
+  /** After a crash, commands left running may have had effects: they fail instead of running twice. */
+  recoverInterrupted(now = Date.now()): number {
+    const error = JSON.stringify({ code: "COMMAND_INTERRUPTED", message: "The agent stopped while this command ran; it was not re-run because it may have had effects" });
+    return this.db.prepare("UPDATE commands SET status = 'failed', error = ?, finished_at = ? WHERE status = 'running'").run(error, now).changes;
+  }
+
+  /** Drops acknowledged entries older than the retention period. */
+  prune(olderThan: number): number {
+    return this.db.prepare("DELETE FROM commands WHERE acked_at IS NOT NULL AND finished_at < ?").run(olderThan).changes;
+  }
+
+  counts(): Record<string, number> {
+    const rows = this.db.prepare("SELECT status, acked_at IS NULL AS unacked, COUNT(*) AS n FROM commands GROUP BY 1, 2").all() as Array<{ status: string; unacked: number; n: number }>;
+    const counts: Record<string, number> = { total: 0, running: 0, unacked_results: 0 };
+    for (const row of rows) {
+      counts.total! += row.n;
+      counts[row.status] = (counts[row.status] ?? 0) + row.n;
+      if (row.unacked && row.status !== "running") counts.unacked_results! += row.n;
+    }
+    return counts;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function outcomeFromRow(row: Row): CommandOutcome {
+  const outcome: CommandOutcome = { id: row.id, status: row.status as CommandOutcome["status"], finished_at: row.finished_at ?? Date.now() };
+  if (row.result !== null) outcome.result = JSON.parse(row.result);
+  if (row.error !== null) outcome.error = JSON.parse(row.error);
+  if (row.started_at !== null) outcome.started_at = row.started_at;
+  return outcome;
+}

@@ -1,0 +1,114 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import type { ServerToAgent } from "@botmox/protocol";
+import type { PairedConfig } from "../config/agent-config.js";
+import type { AgentEnv } from "../config/env.js";
+import { buildHandlerTable, capabilitiesOf } from "../executors/handler-table.js";
+import { loadPrivateKey } from "../identity/keys.js";
+import { Journal } from "../journal/journal.js";
+import { SecretGuard } from "../tunnel/secret-guard.js";
+import { Tunnel } from "../tunnel/tunnel.js";
+import { PRIVATE_KEY_SECRET, type Vault } from "../vault/vault.js";
+import { CommandRunner } from "./command-runner.js";
+import { writeRunState } from "./state-file.js";
+
+export interface AgentRuntime {
+  /** Resolves when the agent must stop on its own (revoked, protocol mismatch) with the reason. */
+  fatal: Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** `botmox-agent run`: journal, runner and tunnel wired together. */
+export async function startAgent(input: { home: string; config: PairedConfig; env: AgentEnv; vault: Vault; log: Logger }): Promise<AgentRuntime> {
+  const { home, config, env, vault, log } = input;
+  const privateKeyBase64 = await vault.get(PRIVATE_KEY_SECRET);
+  if (!privateKeyBase64) throw new Error(`No private key in the vault (${vault.location}); pair this agent again`);
+  const guard = new SecretGuard();
+  guard.update(await vault.values());
+
+  const journal = new Journal(join(home, "journal.db"));
+  const interrupted = journal.recoverInterrupted();
+  if (interrupted > 0) log.warn({ count: interrupted }, "commands were interrupted by the last stop; reporting them failed");
+  journal.prune(Date.now() - env.BOTMOX_JOURNAL_RETENTION_DAYS * 86_400_000);
+
+  const handlers = buildHandlerTable();
+  const startedAt = new Date().toISOString();
+  const state = (connected: boolean, sessionId: string | null) =>
+    writeRunState(home, { pid: process.pid, started_at: startedAt, connected, session_id: sessionId, changed_at: new Date().toISOString() });
+  state(false, null);
+
+  let resolveFatal!: (reason: string) => void;
+  const fatal = new Promise<string>((resolve) => (resolveFatal = resolve));
+  const caFile = env.BOTMOX_CA_FILE ?? config.ca_file;
+
+  // The runner and the tunnel reference each other through these closures.
+  // eslint-disable-next-line prefer-const
+  let tunnel: Tunnel;
+  const runner = new CommandRunner(
+    journal,
+    handlers,
+    {
+      accepted: (id) => void tunnel.send("command.accepted", { id }),
+      progress: (id, message, percent) => void tunnel.send("command.progress", { id, message, ...(percent !== undefined ? { percent } : {}) }),
+      // An unsent result stays unacknowledged in the journal and goes out on the next connect.
+      result: (outcome) => void tunnel.send("command.result", outcome),
+    },
+    log,
+    guard,
+  );
+
+  tunnel = new Tunnel({
+    server: config.server,
+    agentId: config.agent_id,
+    privateKey: loadPrivateKey(privateKeyBase64),
+    capabilities: capabilitiesOf(handlers),
+    maxInFlight: env.BOTMOX_MAX_IN_FLIGHT,
+    ...(caFile ? { caPem: readFileSync(caFile, "utf8") } : {}),
+    log,
+    guard,
+    backoffBaseMs: env.BOTMOX_RECONNECT_BASE_MS,
+    backoffCapMs: env.BOTMOX_RECONNECT_CAP_MS,
+    onConnected: (welcome) => {
+      state(true, welcome.session_id);
+      const resent = runner.resendUnacknowledged();
+      if (resent > 0) log.info({ count: resent }, "resent results the control plane had not acknowledged");
+    },
+    onDisconnected: () => state(false, null),
+    onFatal: (reason) => {
+      log.error({ reason }, "control plane refused this agent for good; stopping");
+      resolveFatal(reason);
+    },
+    onMessage: (message: ServerToAgent) => {
+      switch (message.type) {
+        case "command.dispatch":
+          return runner.dispatch(message.payload);
+        case "command.cancel":
+          return runner.cancel(message.payload.id);
+        case "command.result.ack":
+          return runner.acknowledged(message.payload.ids);
+        case "error":
+          return log.warn({ error: message.payload }, "control plane reported an error");
+        case "welcome":
+          return;
+      }
+    },
+  });
+  tunnel.start();
+
+  return {
+    fatal,
+    async stop() {
+      await runner.shutdown(env.BOTMOX_SHUTDOWN_GRACE_MS);
+      await waitForAcks(journal, 2_000);
+      await tunnel.stop();
+      state(false, null);
+      journal.close();
+    },
+  };
+}
+
+async function waitForAcks(journal: Journal, maxMs: number): Promise<void> {
+  const until = Date.now() + maxMs;
+  while (journal.unacked().length > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+}

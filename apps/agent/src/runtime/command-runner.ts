@@ -1,0 +1,146 @@
+import { COMMANDS, validateCommandParams, type CommandName, type CommandOutcome, type ServerToAgent } from "@botmox/protocol";
+import type { Logger } from "pino";
+import { ExecutorError, toExecutorError } from "../executors/executor-error.js";
+import type { CommandHandler, HandlerTable } from "../executors/handler.js";
+import type { Journal } from "../journal/journal.js";
+import type { SecretGuard } from "../tunnel/secret-guard.js";
+
+type Dispatch = ServerToAgent<"command.dispatch">["payload"];
+type AbortReason = "cancelled" | "timeout" | "shutdown";
+
+export interface RunnerOutput {
+  accepted(id: string): void;
+  progress(id: string, message: string, percent?: number): void;
+  result(outcome: CommandOutcome): void;
+}
+
+/**
+ * Executes dispatched commands effectively once: journal first, then `accepted`, then the
+ * handler under a timeout and an abort signal, then the outcome journaled, then `result`.
+ */
+export class CommandRunner {
+  private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private accepting = true;
+
+  constructor(
+    private readonly journal: Journal,
+    private readonly handlers: HandlerTable,
+    private readonly output: RunnerOutput,
+    private readonly log: Logger,
+    private readonly guard?: SecretGuard,
+  ) {}
+
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  dispatch(command: Dispatch): void {
+    if (!this.accepting) {
+      // Not journaled, not accepted: the control plane redelivers it after the restart.
+      this.log.info({ command_id: command.id }, "shutting down; leaving command for redelivery");
+      return;
+    }
+    const state = this.journal.begin(command.id, command.name);
+    if (state.kind === "done") return this.output.result(state.outcome);
+    if (state.kind === "running") return this.output.accepted(command.id);
+    this.output.accepted(command.id);
+    this.start(command);
+  }
+
+  cancel(id: string): void {
+    const entry = this.running.get(id);
+    if (entry) {
+      entry.controller.abort("cancelled" satisfies AbortReason);
+      return;
+    }
+    this.journal.recordCancelledBeforeStart(id);
+  }
+
+  acknowledged(ids: readonly string[]): void {
+    this.journal.markAcked(ids);
+  }
+
+  resendUnacknowledged(): number {
+    const outcomes = this.journal.unacked();
+    for (const outcome of outcomes) this.output.result(outcome);
+    return outcomes.length;
+  }
+
+  /** Stops taking work, lets running commands finish for `graceMs`, then aborts what is left. */
+  async shutdown(graceMs: number): Promise<void> {
+    this.accepting = false;
+    const all = () => Promise.all([...this.running.values()].map((entry) => entry.done));
+    if (this.running.size === 0) return;
+    this.log.info({ in_flight: this.running.size, grace_ms: graceMs }, "waiting for running commands");
+    const timedOut = await Promise.race([all().then(() => false), new Promise<boolean>((resolve) => setTimeout(resolve, graceMs, true).unref())]);
+    if (timedOut) {
+      for (const entry of this.running.values()) entry.controller.abort("shutdown" satisfies AbortReason);
+      await all();
+    }
+  }
+
+  private start(command: Dispatch): void {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort("timeout" satisfies AbortReason), command.timeout_ms);
+    const startedAt = Date.now();
+    const log = this.log.child({ command_id: command.id, command: command.name });
+    log.debug({ attempt: command.attempt }, "command started");
+    const done = this.execute(command, controller.signal, log)
+      .then(
+        (result): CommandOutcome => ({ id: command.id, status: "succeeded", result, started_at: startedAt, finished_at: Date.now() }),
+        (err: unknown): CommandOutcome => this.failure(command.id, err, controller.signal, startedAt),
+      )
+      .then((raw) => {
+        const outcome = this.screen(raw);
+        clearTimeout(timer);
+        this.running.delete(command.id);
+        this.journal.finish(outcome);
+        log.debug({ status: outcome.status, error_code: outcome.error?.code }, "command finished");
+        this.output.result(outcome);
+      });
+    this.running.set(command.id, { controller, done });
+  }
+
+  private async execute(command: Dispatch, signal: AbortSignal, log: Logger): Promise<unknown> {
+    const check = validateCommandParams(command.name, command.params);
+    if (!check.ok) {
+      throw new ExecutorError(check.code === "UNKNOWN_COMMAND" ? "UNSUPPORTED_COMMAND" : "INVALID_PARAMS", check.message, check.details);
+    }
+    const handler = this.handlers[check.name] as CommandHandler<CommandName> | undefined;
+    if (!handler) throw new ExecutorError("UNSUPPORTED_COMMAND", `This agent does not implement ${command.name}`);
+    const result = await handler(check.params as never, {
+      commandId: command.id,
+      signal,
+      log,
+      progress: (message, percent) => this.output.progress(command.id, message, percent),
+    });
+    signal.throwIfAborted();
+    const parsed = COMMANDS[check.name].result.safeParse(result);
+    if (!parsed.success) throw new ExecutorError("EXECUTION_FAILED", `${command.name} produced a result that does not match its schema`);
+    return parsed.data;
+  }
+
+  /** An outcome carrying a vault secret is replaced by a failure before it is journaled or sent. */
+  private screen(outcome: CommandOutcome): CommandOutcome {
+    if (!this.guard?.leakIn(JSON.stringify(outcome))) return outcome;
+    this.log.error({ command_id: outcome.id }, "command result contained a vault secret; it was withheld");
+    return {
+      id: outcome.id,
+      status: "failed",
+      ...(outcome.started_at !== undefined ? { started_at: outcome.started_at } : {}),
+      finished_at: outcome.finished_at,
+      error: { code: "SECRET_LEAK_BLOCKED", message: "The result contained a secret held in the agent's vault and was withheld" },
+    };
+  }
+
+  private failure(id: string, err: unknown, signal: AbortSignal, startedAt: number): CommandOutcome {
+    const base = { id, started_at: startedAt, finished_at: Date.now() };
+    if (signal.aborted) {
+      const reason = signal.reason as AbortReason;
+      if (reason === "cancelled") return { ...base, status: "cancelled", error: { code: "COMMAND_CANCELLED", message: "Cancelled on request" } };
+      if (reason === "timeout") return { ...base, status: "failed", error: { code: "COMMAND_TIMEOUT", message: "The command ran past its timeout and was aborted" } };
+      return { ...base, status: "failed", error: { code: "AGENT_SHUTTING_DOWN", message: "Aborted because the agent shut down" } };
+    }
+    return { ...base, status: "failed", error: toExecutorError(err).toBody() };
+  }
+}

@@ -1,0 +1,196 @@
+import type { KeyObject } from "node:crypto";
+import { hostname, platform, arch } from "node:os";
+import WebSocket from "ws";
+import type { z } from "zod";
+import {
+  AGENT_TO_SERVER,
+  CLOSE_CODES,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSIONS,
+  SERVER_TO_AGENT,
+  WS_PATH,
+  closeCodeName,
+  decodeFrame,
+  encodeFrame,
+  type AgentToServerType,
+  type ServerToAgent,
+} from "@botmox/protocol";
+import type { Logger } from "pino";
+import { signedUpgradeHeaders } from "../identity/keys.js";
+import { AGENT_VERSION } from "../version.js";
+import { fullJitterDelay, retryAfterFromReason } from "./backoff.js";
+import type { SecretGuard } from "./secret-guard.js";
+
+export interface TunnelOptions {
+  server: string;
+  agentId: string;
+  privateKey: KeyObject;
+  capabilities: string[];
+  maxInFlight: number;
+  caPem?: string;
+  log: Logger;
+  guard: SecretGuard;
+  backoffBaseMs?: number;
+  backoffCapMs?: number;
+  onMessage(message: ServerToAgent): void;
+  onConnected(welcome: ServerToAgent<"welcome">["payload"]): void;
+  onDisconnected(): void;
+  /** The server refused us for good (revoked, protocol mismatch): the agent must stop. */
+  onFatal(reason: string): void;
+}
+
+type Outcome = { reconnect: false; reason: string } | { reconnect: true; retryAfterMs?: number };
+
+/** Outbound-only WebSocket to the control plane with a reconnect loop owning every retry decision. */
+export class Tunnel {
+  private ws: WebSocket | undefined;
+  private ready = false;
+  private stopped = false;
+  private attempt = 0;
+  private wake: (() => void) | undefined;
+  private loopDone: Promise<void> | undefined;
+
+  constructor(private readonly options: TunnelOptions) {}
+
+  get connected(): boolean {
+    return this.ready;
+  }
+
+  start(): void {
+    this.loopDone = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(CLOSE_CODES.NORMAL.code, "agent stopping");
+    await this.loopDone;
+  }
+
+  /** Sends a frame; false (and logged) when not connected or when it would leak a secret. */
+  send<T extends AgentToServerType>(type: T, payload: z.input<(typeof AGENT_TO_SERVER)[T]>): boolean {
+    if (!this.ready || !this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    const frame = encodeFrame(AGENT_TO_SERVER, type, payload);
+    if (this.options.guard.leakIn(frame)) {
+      this.options.log.error({ type }, "refused to send a frame containing a vault secret");
+      return false;
+    }
+    this.ws.send(frame);
+    return true;
+  }
+
+  private async loop(): Promise<void> {
+    const base = this.options.backoffBaseMs ?? 500;
+    const cap = this.options.backoffCapMs ?? 30_000;
+    while (!this.stopped) {
+      const outcome = await this.connectOnce();
+      if (this.stopped) break;
+      if (!outcome.reconnect) {
+        this.options.onFatal(outcome.reason);
+        break;
+      }
+      const delay = outcome.retryAfterMs ?? fullJitterDelay(this.attempt++, base, cap);
+      this.options.log.info({ delay_ms: delay, attempt: this.attempt }, "reconnecting");
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  private connectOnce(): Promise<Outcome> {
+    const url = new URL(WS_PATH, this.options.server.replace(/^http/, "ws"));
+    const headers = signedUpgradeHeaders(this.options.agentId, this.options.privateKey, WS_PATH);
+    const ws = new WebSocket(url, {
+      headers,
+      maxPayload: MAX_FRAME_BYTES,
+      handshakeTimeout: 10_000,
+      perMessageDeflate: false,
+      ...(this.options.caPem ? { ca: this.options.caPem } : {}),
+    });
+    this.ws = ws;
+    let heartbeat: NodeJS.Timeout | undefined;
+    let alive = true;
+
+    return new Promise<Outcome>((resolve) => {
+      let outcome: Outcome = { reconnect: true };
+      ws.on("unexpected-response", (_req, res) => {
+        let body = "";
+        res.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
+        res.on("end", () => {
+          const status = res.statusCode ?? 0;
+          const retryAfterS = Number(res.headers["retry-after"]);
+          this.options.log.warn({ status, body: body.slice(0, 500) }, "control plane refused the connection");
+          if (status === 403) outcome = { reconnect: false, reason: `refused with 403: ${body.slice(0, 300)}` };
+          else if (status === 503 && Number.isFinite(retryAfterS)) outcome = { reconnect: true, retryAfterMs: retryAfterS * 1000 };
+          ws.terminate();
+        });
+      });
+      ws.on("open", () => {
+        this.send0("hello", {
+          agent_id: this.options.agentId,
+          protocol_versions: [...PROTOCOL_VERSIONS],
+          agent_version: AGENT_VERSION,
+          hostname: hostname(),
+          platform: platform(),
+          arch: arch(),
+          capabilities: this.options.capabilities,
+          max_in_flight: this.options.maxInFlight,
+          started_at: Date.now(),
+        });
+      });
+      ws.on("message", (data: Buffer) => {
+        const decoded = decodeFrame(SERVER_TO_AGENT, data.toString("utf8"));
+        if (!decoded.ok) {
+          this.options.log.warn({ error: decoded.error }, "ignored a bad frame from the control plane");
+          return;
+        }
+        const message = decoded.message as ServerToAgent;
+        if (message.type === "welcome") {
+          this.ready = true;
+          this.attempt = 0;
+          heartbeat = setInterval(() => {
+            if (!alive) {
+              this.options.log.warn("control plane missed heartbeat; reconnecting");
+              return ws.terminate();
+            }
+            alive = false;
+            ws.ping();
+          }, message.payload.heartbeat_ms);
+          this.options.log.info({ session_id: message.payload.session_id, skew_ms: Date.now() - message.payload.server_time }, "connected to control plane");
+          this.options.onConnected(message.payload);
+          return;
+        }
+        this.options.onMessage(message);
+      });
+      ws.on("pong", () => (alive = true));
+      ws.on("ping", () => (alive = true));
+      ws.on("error", (err) => this.options.log.warn({ err: err.message }, "tunnel error"));
+      ws.on("close", (code, reasonBuffer) => {
+        clearInterval(heartbeat);
+        const wasReady = this.ready;
+        this.ready = false;
+        const reason = reasonBuffer.toString("utf8");
+        if (wasReady) {
+          this.options.log.info({ code, code_name: closeCodeName(code), reason }, "disconnected from control plane");
+          this.options.onDisconnected();
+        }
+        const known = Object.values(CLOSE_CODES).find((entry) => entry.code === code);
+        if (known && !known.reconnect) outcome = { reconnect: false, reason: `${closeCodeName(code)}: ${reason || known.meaning}` };
+        else if (code === CLOSE_CODES.TRY_AGAIN_LATER.code) {
+          const retryAfterMs = retryAfterFromReason(reason);
+          outcome = retryAfterMs === undefined ? { reconnect: true } : { reconnect: true, retryAfterMs };
+        }
+        resolve(outcome);
+      });
+    });
+  }
+
+  /** Sends before `welcome` (only hello). */
+  private send0<T extends AgentToServerType>(type: T, payload: z.input<(typeof AGENT_TO_SERVER)[T]>): void {
+    this.ws?.send(encodeFrame(AGENT_TO_SERVER, type, payload));
+  }
+}
