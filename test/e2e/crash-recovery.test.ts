@@ -1,0 +1,70 @@
+import { describe, expect, test } from "vitest";
+import { executionCounts, pairAgent, startControlPlane } from "../support/botmox.js";
+
+describe("nothing lost, nothing run twice", () => {
+  test("SIGKILL of the agent during agent.echo: the command ends final after restart and ran once", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    const first = await agent.start();
+
+    const command = await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands`, { name: "agent.echo", params: { data: "x", delay_ms: 3000 } });
+    await first.waitForLog((line) => line.msg === "command started" && line.command_id === command.body.id);
+    await first.kill("SIGKILL");
+
+    await agent.start();
+    const final = await tenant.api.get(`/api/v1/commands/${command.body.id}?wait=10`);
+    expect(final.status).toBe(200);
+    // It may have had effects, so it is reported, not re-run.
+    expect(final.body).toMatchObject({ status: "failed", error: { code: "COMMAND_INTERRUPTED" } });
+    expect(executionCounts(agent).get(command.body.id)).toBe(1);
+    // The interrupted result was delivered from the journal and acknowledged.
+    const status = JSON.parse((await agent.cli(["status"])).stdout);
+    expect(status.journal.unacked_results).toBe(0);
+  });
+
+  test("SIGKILL of the control plane with 100 commands queued or running: all succeed after restart, each once", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant, { BOTMOX_MAX_IN_FLIGHT: "20" });
+    await agent.start();
+
+    const ids: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      const response = await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands`, { name: "agent.echo", params: { data: i, delay_ms: 400 } });
+      expect(response.status).toBe(202);
+      ids.push(response.body.id);
+    }
+    await agent.child!.waitForLog((line) => line.msg === "command started");
+    await cp.kill();
+    await cp.restart();
+
+    for (const [i, id] of ids.entries()) {
+      const final = await tenant.api.get(`/api/v1/commands/${id}?wait=30`);
+      expect(final.body, `command ${i}`).toMatchObject({ status: "succeeded", result: { data: i } });
+    }
+    const counts = executionCounts(agent);
+    expect(ids.map((id) => counts.get(id))).toEqual(ids.map(() => 1));
+    // Results finished while the control plane was down were buffered and delivered after the reconnect.
+    expect(agent.allLogs().some((line) => line.msg === "resent results the control plane had not acknowledged")).toBe(true);
+  });
+
+  test("SIGTERM lets in-flight work finish within the grace period and aborts what runs past it", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant, { BOTMOX_SHUTDOWN_GRACE_MS: "1500" });
+    const run = await agent.start();
+
+    const short = await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands`, { name: "agent.echo", params: { data: "short", delay_ms: 500 } });
+    const long = await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands`, { name: "agent.echo", params: { data: "long", delay_ms: 60_000 } });
+    await run.waitForLog((line) => line.msg === "command started" && line.command_id === long.body.id);
+    const stoppedAt = Date.now();
+    const exit = await run.kill("SIGTERM");
+    expect(exit.code).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(5_000);
+
+    expect((await tenant.api.get(`/api/v1/commands/${short.body.id}`)).body.status).toBe("succeeded");
+    expect((await tenant.api.get(`/api/v1/commands/${long.body.id}`)).body).toMatchObject({ status: "failed", error: { code: "AGENT_SHUTTING_DOWN" } });
+    expect((await tenant.api.get(`/api/v1/agents/${agent.agentId}`)).body.status).toBe("offline");
+  });
+});

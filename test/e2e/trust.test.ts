@@ -1,0 +1,85 @@
+import { describe, expect, test } from "vitest";
+import { apiClient } from "../support/api.js";
+import { pairAgent, startControlPlane } from "../support/botmox.js";
+
+describe("pairing, revocation and tenant isolation", () => {
+  test("revoke closes the live socket, the agent stops, and reconnects are refused", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    const run = await agent.start();
+
+    const revoked = await tenant.api.post(`/api/v1/agents/${agent.agentId}/revoke`);
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.status).toBe("revoked");
+    const exit = await run.exited;
+    expect(exit.code).toBe(3);
+    expect(run.logs().some((line) => line.msg === "disconnected from control plane" && line.code === 4003)).toBe(true);
+
+    const again = await agent.start({}, { waitConnected: false });
+    expect((await again.exited).code).toBe(3);
+    expect(again.output()).toContain("AGENT_REVOKED");
+
+    const command = await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands`, { name: "agent.ping" });
+    expect(command.status).toBe(403);
+    expect(command.body.error.code).toBe("AGENT_REVOKED");
+  });
+
+  test("a used pairing code is rejected, and so is an expired one", async () => {
+    await using cp = await startControlPlane({ PAIRING_TTL_MS: "1000" });
+    const tenant = await cp.tenant();
+    const api = apiClient(cp.url);
+    const publicKey = Buffer.alloc(32, 7).toString("base64");
+
+    const pairing = await tenant.api.post("/api/v1/agents/pairings");
+    expect(pairing.status).toBe(201);
+    expect(pairing.body.code).toMatch(/^BMX-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
+    expect(pairing.body.pairing_uri).toContain("botmox://pair?");
+    const first = await api.post("/api/v1/agents/register", { code: pairing.body.code, public_key: publicKey });
+    expect(first.status).toBe(201);
+    expect(first.body.tenant_id).toBe(tenant.tenantId);
+    const replay = await api.post("/api/v1/agents/register", { code: pairing.body.code, public_key: publicKey });
+    expect(replay.status).toBe(400);
+    expect(replay.body.error.code).toBe("PAIRING_CODE_INVALID");
+
+    const stale = await tenant.api.post("/api/v1/agents/pairings");
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const late = await api.post("/api/v1/agents/register", { code: stale.body.code, public_key: publicKey });
+    expect(late.status).toBe(410);
+    expect(late.body.error.code).toBe("PAIRING_CODE_EXPIRED");
+  });
+
+  test("tenant B cannot list, read or command tenant A's agent or commands", async () => {
+    await using cp = await startControlPlane();
+    const a = await cp.tenant("a");
+    const b = await cp.tenant("b");
+    await using agent = await pairAgent(cp, a);
+    await agent.start();
+    const command = await a.api.post(`/api/v1/agents/${agent.agentId}/commands?wait=5`, { name: "agent.ping" });
+    expect(command.body.status).toBe("succeeded");
+
+    expect((await b.api.get("/api/v1/agents")).body.agents).toEqual([]);
+    expect((await b.api.get(`/api/v1/agents/${agent.agentId}`)).status).toBe(404);
+    expect((await b.api.get(`/api/v1/agents/${agent.agentId}/commands`)).status).toBe(404);
+    expect((await b.api.post(`/api/v1/agents/${agent.agentId}/commands`, { name: "agent.ping" })).status).toBe(404);
+    expect((await b.api.post(`/api/v1/agents/${agent.agentId}/revoke`)).status).toBe(404);
+    expect((await b.api.get(`/api/v1/commands/${command.body.id}`)).status).toBe(404);
+    expect((await b.api.post(`/api/v1/commands/${command.body.id}/cancel`)).status).toBe(404);
+    const audit = await b.api.get("/api/v1/audit?limit=1000");
+    expect(audit.body.entries.some((entry: { target_id: string }) => entry.target_id === agent.agentId)).toBe(false);
+  });
+
+  test("roles: viewers read, operators command, only admins revoke; no key is a 401", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    expect((await apiClient(cp.url).get("/api/v1/agents")).status).toBe(401);
+    expect((await apiClient(cp.url, "bmx_not-a-key").get("/api/v1/agents")).status).toBe(401);
+    expect((await tenant.as("viewer").get("/api/v1/agents")).status).toBe(200);
+    const viewerCommand = await tenant.as("viewer").post(`/api/v1/agents/${agent.agentId}/commands`, { name: "agent.ping" });
+    expect(viewerCommand.status).toBe(403);
+    expect(viewerCommand.body.error.code).toBe("FORBIDDEN");
+    expect((await tenant.as("operator").post(`/api/v1/agents/${agent.agentId}/commands`, { name: "agent.ping" })).status).toBe(202);
+    expect((await tenant.as("operator").post(`/api/v1/agents/${agent.agentId}/revoke`)).status).toBe(403);
+  });
+});
