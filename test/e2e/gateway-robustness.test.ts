@@ -1,0 +1,125 @@
+import { generateKeyPairSync, randomBytes, sign } from "node:crypto";
+import { describe, expect, test } from "vitest";
+import WebSocket from "ws";
+import { AUTH_HEADERS, MAX_FRAME_BYTES, WS_PATH, upgradeSigningString } from "@botmox/protocol";
+import { apiClient } from "../support/api.js";
+import { startControlPlane, type ControlPlaneHandle, type TenantHandle } from "../support/botmox.js";
+
+/** Registers a key pair by hand, as a hostile or buggy client would. */
+async function rawAgent(cp: ControlPlaneHandle, tenant: TenantHandle) {
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  const raw = publicKey.export({ format: "der", type: "spki" }).subarray(12).toString("base64");
+  const pairing = await tenant.api.post("/api/v1/agents/pairings");
+  const registered = await apiClient(cp.url).post("/api/v1/agents/register", { code: pairing.body.code, public_key: raw });
+  const agentId = registered.body.agent_id as string;
+  const headers = (nonce = randomBytes(16).toString("hex"), timestamp = Date.now()) => ({
+    [AUTH_HEADERS.agentId]: agentId,
+    [AUTH_HEADERS.timestamp]: String(timestamp),
+    [AUTH_HEADERS.nonce]: nonce,
+    [AUTH_HEADERS.signature]: sign(null, Buffer.from(upgradeSigningString({ agentId, timestamp, nonce, path: WS_PATH })), privateKey).toString("base64"),
+  });
+  const connect = (h: Record<string, string> = headers()) => new WebSocket(`${cp.url.replace("http", "ws")}${WS_PATH}`, { headers: h });
+  return { agentId, headers, connect };
+}
+
+function nextMessage(ws: WebSocket): Promise<any> {
+  return new Promise((resolve) => ws.once("message", (data) => resolve(JSON.parse(data.toString()))));
+}
+function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve) => ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+}
+function refused(ws: WebSocket): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) =>
+    ws.once("unexpected-response", (_req, res) => {
+      let body = "";
+      res.on("data", (chunk: Buffer) => (body += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    }),
+  );
+}
+const hello = (agentId: string) =>
+  JSON.stringify({ v: 1, type: "hello", payload: { agent_id: agentId, protocol_versions: [1], agent_version: "test", hostname: "h", platform: "linux", arch: "x64", capabilities: [], max_in_flight: 1, started_at: Date.now() } });
+
+describe("the gateway survives bad input", () => {
+  test("unauthenticated, replayed and skewed upgrades are refused with 401 before any socket exists", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    const agent = await rawAgent(cp, tenant);
+
+    const unsigned = refused(new WebSocket(`${cp.url.replace("http", "ws")}${WS_PATH}`));
+    expect((await unsigned).status).toBe(401);
+
+    const headers = agent.headers();
+    const first = agent.connect(headers);
+    await new Promise((resolve) => first.once("open", resolve));
+    const replay = await refused(agent.connect(headers));
+    expect(replay.status).toBe(401);
+    expect(JSON.parse(replay.body).error.message).toMatch(/nonce already used/);
+    first.close();
+
+    const skewed = await refused(agent.connect(agent.headers(undefined, Date.now() - 10 * 60_000)));
+    expect(skewed.status).toBe(401);
+    expect(JSON.parse(skewed.body).error.message).toMatch(/clock/);
+  });
+
+  test("frames before hello close with 4001; malformed, unknown and oversized frames are answered or closed as documented", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    const agent = await rawAgent(cp, tenant);
+
+    const early = agent.connect();
+    await new Promise((resolve) => early.once("open", resolve));
+    early.send(JSON.stringify({ v: 1, type: "command.accepted", payload: { id: "00000000-0000-4000-8000-000000000000" } }));
+    expect((await closed(early)).code).toBe(4001);
+
+    const ws = agent.connect();
+    await new Promise((resolve) => ws.once("open", resolve));
+    ws.send(hello(agent.agentId));
+    expect((await nextMessage(ws)).type).toBe("welcome");
+
+    ws.send("{ not json");
+    expect(await nextMessage(ws)).toMatchObject({ type: "error", payload: { code: "INVALID_JSON" } });
+    ws.send(JSON.stringify({ v: 1, type: "launch.missiles", payload: {} }));
+    expect(await nextMessage(ws)).toMatchObject({ type: "error", payload: { code: "UNKNOWN_MESSAGE_TYPE" } });
+    ws.send(JSON.stringify({ v: 1, type: "command.result", payload: { id: "nope" } }));
+    expect(await nextMessage(ws)).toMatchObject({ type: "error", payload: { code: "INVALID_FRAME", details: expect.arrayContaining([expect.objectContaining({ path: "id" })]) } });
+    ws.send(Buffer.alloc(MAX_FRAME_BYTES + 1, 97).toString());
+    expect((await closed(ws)).code).toBe(1009);
+
+    const health = await apiClient(cp.url).get("/api/v1/health");
+    expect(health.status).toBe(200);
+    const metrics = await apiClient(cp.url).get("/metrics");
+    expect(metrics.body).toMatch(/botmox_ws_bad_frames_total\{code="INVALID_JSON"\} 1/);
+  });
+
+  test("bad HTTP input gets a 400 naming the field and changes nothing", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    const agent = await rawAgent(cp, tenant);
+    const path = `/api/v1/agents/${agent.agentId}/commands`;
+
+    const unknown = await tenant.api.post(path, { name: "proxmox.vm.explode", params: {} });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.code).toBe("UNKNOWN_COMMAND");
+    const badParams = await tenant.api.post(path, { name: "agent.echo", params: { delay_ms: -5, extra: true } });
+    expect(badParams.status).toBe(400);
+    expect(badParams.body.error.code).toBe("INVALID_PARAMS");
+    expect(badParams.body.error.details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(["params.delay_ms", "params"]));
+    const badBody = await tenant.api.post(path, { name: "agent.ping", timeout_ms: "soon" });
+    expect(badBody.status).toBe(400);
+    expect(badBody.body.error.details[0].path).toBe("timeout_ms");
+    const notJson = await tenant.api.post(path, "{oops");
+    expect(notJson.status).toBe(400);
+    const badId = await tenant.api.get("/api/v1/agents/not-a-uuid");
+    expect(badId.status).toBe(400);
+    expect(badId.body.error.details[0].path).toBe("params.id");
+    const badWait = await tenant.api.get(`/api/v1/agents/${agent.agentId}/commands?limit=0`);
+    expect(badWait.status).toBe(400);
+    expect(badWait.body.error.details[0].path).toBe("query.limit");
+    const register = await apiClient(cp.url).post("/api/v1/agents/register", { code: "BMX-AAAA-AAAA", public_key: "short" });
+    expect(register.status).toBe(400);
+    expect(register.body.error.details[0].path).toBe("public_key");
+
+    expect((await tenant.api.get(path)).body.commands).toEqual([]);
+  });
+});

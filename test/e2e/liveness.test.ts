@@ -1,0 +1,69 @@
+import { describe, expect, test } from "vitest";
+import { pairAgent, startControlPlane } from "../support/botmox.js";
+
+const HEARTBEAT_MS = 300;
+
+describe("liveness and reconnects", () => {
+  test("a frozen agent is detected by the control plane within two heartbeat intervals", async () => {
+    await using cp = await startControlPlane({ HEARTBEAT_MS: String(HEARTBEAT_MS) });
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    const run = await agent.start();
+
+    const frozenAt = Date.now();
+    run.process.kill("SIGSTOP");
+    try {
+      await cp.child.waitForLog((line) => line.msg === "agent missed heartbeat; terminating tunnel", 5_000);
+      const detectedIn = Date.now() - frozenAt;
+      expect(detectedIn).toBeLessThan(2 * HEARTBEAT_MS + 700);
+      await cp.child.waitForLog((line) => line.msg === "agent disconnected");
+      expect((await tenant.api.get(`/api/v1/agents/${agent.agentId}`)).body.status).toBe("offline");
+    } finally {
+      run.process.kill("SIGCONT");
+    }
+    await run.waitForLog((line) => line.msg === "connected to control plane" && run.logs().filter((l) => l.msg === "connected to control plane").length >= 2, 10_000);
+    const ping = await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands?wait=5`, { name: "agent.ping" });
+    expect(ping.body.status).toBe("succeeded");
+  });
+
+  test("a frozen control plane is detected by the agent, which reconnects when it is back", async () => {
+    await using cp = await startControlPlane({ HEARTBEAT_MS: String(HEARTBEAT_MS) });
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    const run = await agent.start();
+
+    cp.child.process.kill("SIGSTOP");
+    try {
+      await run.waitForLog((line) => line.msg === "control plane missed heartbeat; reconnecting", 5_000);
+    } finally {
+      cp.child.process.kill("SIGCONT");
+    }
+    await run.waitForLog((line) => line.msg === "connected to control plane" && run.logs().filter((l) => l.msg === "connected to control plane").length >= 2, 15_000);
+  });
+
+  test("a control plane restart sends agents away with spread-out retry delays, which they honour", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using first = await pairAgent(cp, tenant);
+    await using second = await pairAgent(cp, tenant);
+    const runs = [await first.start(), await second.start()];
+
+    await cp.stop();
+    const delays: number[] = [];
+    for (const run of runs) {
+      const closed = await run.waitForLog((line) => line.msg === "disconnected from control plane");
+      expect(closed.code).toBe(1013);
+      const retry = JSON.parse(closed.reason as string).retry_after_ms as number;
+      const reconnecting = await run.waitForLog((line) => line.msg === "reconnecting");
+      expect(reconnecting.delay_ms).toBe(retry);
+      expect(retry).toBeGreaterThanOrEqual(1_000);
+      delays.push(retry);
+    }
+    expect(new Set(delays).size).toBe(2);
+
+    await cp.restart();
+    for (const run of runs) {
+      await run.waitForLog((line) => line.msg === "connected to control plane" && run.logs().filter((l) => l.msg === "connected to control plane").length >= 2, 20_000);
+    }
+  });
+});
