@@ -12,8 +12,19 @@ export interface Child {
 }
 
 /** Spawns a real process and keeps its output for assertions and failure messages. */
-export function startChild(command: string, args: string[], env: Record<string, string | undefined>, options: { stdin?: string; cwd?: string } = {}): Child {
-  const child = spawn(command, args, { env: env as NodeJS.ProcessEnv, stdio: ["pipe", "pipe", "pipe"], ...(options.cwd ? { cwd: options.cwd } : {}) });
+export function startChild(
+  command: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+  options: { stdin?: string; cwd?: string; processGroup?: boolean } = {},
+): Child {
+  const child = spawn(command, args, {
+    env: env as NodeJS.ProcessEnv,
+    stdio: ["pipe", "pipe", "pipe"],
+    // A wrapper (dbus-run-session) is killed with everything it started.
+    detached: options.processGroup ?? false,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+  });
   let output = "";
   const listeners = new Set<() => void>();
   const collect = (chunk: Buffer) => {
@@ -59,7 +70,10 @@ export function startChild(command: string, args: string[], env: Record<string, 
       });
     },
     async kill(signal = "SIGTERM") {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null) {
+        if (options.processGroup) process.kill(-child.pid!, signal);
+        else child.kill(signal);
+      }
       return exited;
     },
   };
