@@ -7,7 +7,7 @@ import { Gateway } from "./gateway/gateway.js";
 import { OperatorAuth } from "./http/operator-auth.js";
 import { buildHttpServer } from "./http/server.js";
 import type { Logger } from "./logger.js";
-import { createMetrics, type Metrics } from "./metrics/metrics.js";
+import { createMetrics } from "./metrics/metrics.js";
 import type { Store } from "./store/types.js";
 
 const EXPIRY_SWEEP_MS = 1_000;
@@ -23,17 +23,18 @@ export async function startControlPlane(config: Config, store: Store, log: Logge
   const bus = new EventBus();
   const lifecycle = new CommandLifecycle(store, bus);
   const commands = new CommandService(store, bus);
-  let metrics: Metrics | undefined;
+  const connected = { count: () => 0 };
+  const metrics = createMetrics(bus, () => connected.count());
   const gateway = new Gateway({
     store,
     lifecycle,
     bus,
     log,
-    metrics: () => metrics!,
+    metrics,
     heartbeatMs: config.HEARTBEAT_MS,
     maxPendingHandshakes: config.MAX_PENDING_HANDSHAKES,
   });
-  metrics = createMetrics(bus, () => gateway.connectedCount);
+  connected.count = () => gateway.connectedCount;
   commands.onQueued = (agentId) => gateway.kick(agentId);
   commands.onCancelRequested = (agentId, commandId) => gateway.requestCancel(agentId, commandId);
 

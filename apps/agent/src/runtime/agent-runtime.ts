@@ -42,23 +42,8 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
   const fatal = new Promise<string>((resolve) => (resolveFatal = resolve));
   const caFile = env.BOTMOX_CA_FILE ?? config.ca_file;
 
-  // The runner and the tunnel reference each other through these closures.
-  // eslint-disable-next-line prefer-const
-  let tunnel: Tunnel;
-  const runner = new CommandRunner(
-    journal,
-    handlers,
-    {
-      accepted: (id) => void tunnel.send("command.accepted", { id }),
-      progress: (id, message, percent) => void tunnel.send("command.progress", { id, message, ...(percent !== undefined ? { percent } : {}) }),
-      // An unsent result stays unacknowledged in the journal and goes out on the next connect.
-      result: (outcome) => void tunnel.send("command.result", outcome),
-    },
-    log,
-    guard,
-  );
-
-  tunnel = new Tunnel({
+  // The tunnel and the runner reference each other through closures; neither acts before start().
+  const tunnel = new Tunnel({
     server: config.server,
     agentId: config.agent_id,
     privateKey: loadPrivateKey(privateKeyBase64),
@@ -94,6 +79,18 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
       }
     },
   });
+  const runner = new CommandRunner(
+    journal,
+    handlers,
+    {
+      accepted: (id) => void tunnel.send("command.accepted", { id }),
+      progress: (id, message, percent) => void tunnel.send("command.progress", { id, message, ...(percent !== undefined ? { percent } : {}) }),
+      // An unsent result stays unacknowledged in the journal and goes out on the next connect.
+      result: (outcome) => void tunnel.send("command.result", outcome),
+    },
+    log,
+    guard,
+  );
   tunnel.start();
 
   return {

@@ -16,7 +16,7 @@ export interface GatewayOptions {
   lifecycle: CommandLifecycle;
   bus: EventBus;
   log: Logger;
-  metrics: () => Metrics;
+  metrics: Metrics;
   heartbeatMs: number;
   /** Upgrades being authenticated at once beyond which new ones get 503 + Retry-After. */
   maxPendingHandshakes: number;
@@ -65,11 +65,12 @@ export class Gateway {
   async drain(spreadMs = 5_000): Promise<void> {
     this.draining = true;
     clearInterval(this.heartbeat);
-    const closing = [...this.sessions.values()].map((session) => {
+    for (const session of this.sessions.values()) {
       const retryAfterMs = 1_000 + Math.floor(Math.random() * spreadMs);
       session.close(CLOSE_CODES.TRY_AGAIN_LATER.code, JSON.stringify({ retry_after_ms: retryAfterMs }));
-    });
-    await Promise.all(closing);
+    }
+    // Give the close frames a moment to leave, then drop whatever is left.
+    await new Promise((resolve) => setTimeout(resolve, 100));
     for (const client of this.wss.clients) client.terminate();
     this.wss.close();
   }
@@ -90,7 +91,7 @@ export class Gateway {
     if (path !== WS_PATH) return refuse(socket, new ApiError("NOT_FOUND", `No WebSocket endpoint at ${path}`));
     if (this.draining || this.pendingHandshakes >= this.options.maxPendingHandshakes) {
       const retryAfterS = 1 + Math.floor(Math.random() * 10);
-      this.options.metrics().upgradesRejected.inc({ code: "OVERLOADED" });
+      this.options.metrics.upgradesRejected.inc({ code: "OVERLOADED" });
       return refuse(socket, new ApiError("OVERLOADED", "Server is busy; retry later", { retry_after_ms: retryAfterS * 1000 }, { "Retry-After": String(retryAfterS) }));
     }
     this.pendingHandshakes++;
@@ -104,7 +105,7 @@ export class Gateway {
             lifecycle: this.options.lifecycle,
             bus: this.options.bus,
             log: this.options.log,
-            metrics: this.options.metrics(),
+            metrics: this.options.metrics,
             heartbeatMs: this.options.heartbeatMs,
             register: (session) => this.register(session),
             unregister: (session) => this.unregister(session),
@@ -113,7 +114,7 @@ export class Gateway {
       })
       .catch((err: unknown) => {
         const error = toApiError(err);
-        this.options.metrics().upgradesRejected.inc({ code: error.code });
+        this.options.metrics.upgradesRejected.inc({ code: error.code });
         this.options.log.warn({ code: error.code, reason: error.message }, "agent upgrade refused");
         refuse(socket, error);
       })
