@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createWriteStream, mkdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
+const CP = join(root, "apps/control-plane/dist/cli.js");
+const AGENT = join(root, "apps/agent/dist/cli.js");
+const demoDir = join(root, ".botmox", "demo");
+
+const say = (text: string) => process.stdout.write(`${text}\n`);
+const children: ChildProcess[] = [];
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createServer().once("error", () => done(false)).listen(port, "127.0.0.1", () => server.close(() => done(true)));
+  });
+}
+
+function runJson(args: string[], env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk));
+    child.stderr.on("data", (chunk: Buffer) => (err += chunk));
+    child.on("exit", (code) => (code === 0 ? done(JSON.parse(out) as Record<string, string>) : fail(new Error(`${args.join(" ")} failed:\n${err}`))));
+  });
+}
+
+/** Starts a long-running child whose JSON logs go to .botmox/demo/<name>.log. */
+function startService(name: string, args: string[], env: NodeJS.ProcessEnv, readyMessage: string): Promise<ChildProcess> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    children.push(child);
+    const logFile = createWriteStream(join(demoDir, `${name.replace(/\s+/g, "-")}.log`));
+    child.stdout!.pipe(logFile);
+    child.stderr!.pipe(logFile);
+    let buffer = "";
+    const timer = setTimeout(() => fail(new Error(`${name} did not start:\n${buffer}`)), 20_000);
+    const onData = (chunk: Buffer) => {
+      buffer += chunk.toString();
+      if (buffer.includes(`"msg":"${readyMessage}"`)) {
+        clearTimeout(timer);
+        done(child);
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      fail(new Error(`${name} exited with ${code}:\n${buffer}`));
+    });
+  });
+}
+
+async function api(url: string, key: string, method: string, path: string, body?: unknown) {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body ? { "content-type": "application/json" } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return (await response.json()) as Record<string, any>;
+}
+
+async function main(): Promise<void> {
+  let port = Number(process.env.PORT ?? 8080);
+  while (!(await portFree(port))) port++;
+  const url = `http://127.0.0.1:${port}`;
+  rmSync(demoDir, { recursive: true, force: true });
+  mkdirSync(demoDir, { recursive: true });
+  const cpEnv = { ...process.env, PORT: String(port), HOST: "127.0.0.1", BOTMOX_DATA_DIR: join(demoDir, "control-plane"), DATA_BACKEND: "sqlite", LOG_LEVEL: "warn" };
+  const agentEnv = {
+    ...process.env,
+    BOTMOX_AGENT_HOME: join(demoDir, "agent"),
+    // The demo uses the encrypted file vault so it runs on headless machines without a keychain.
+    BOTMOX_VAULT: "file",
+    BOTMOX_VAULT_PASSPHRASE: randomBytes(16).toString("hex"),
+    LOG_LEVEL: "info",
+  };
+
+  say("Bot-Mox demo: control plane (embedded SQLite store) + one paired agent\n");
+  const { tenant_id } = await runJson([CP, "tenants", "create", "--name", "Demo"], cpEnv);
+  const { api_key } = await runJson([CP, "api-keys", "create", "--tenant", tenant_id!, "--role", "admin"], cpEnv);
+  await startService("control plane", [CP, "serve"], { ...cpEnv, LOG_LEVEL: "info" }, "control plane listening");
+  say(`  control plane   ${url}  (health: ${url}/api/v1/health, metrics: ${url}/metrics)`);
+
+  const pairing = await api(url, api_key!, "POST", "/api/v1/agents/pairings");
+  say(`  pairing code    ${pairing.code}  (${pairing.pairing_uri})`);
+  const paired = await runJson([AGENT, "pair", "--server", url, "--code", pairing.code], agentEnv);
+  await startService("agent", [AGENT, "run"], agentEnv, "connected to control plane");
+  say(`  agent           ${paired.agent_id}  connected\n`);
+
+  for (const [name, params] of [
+    ["agent.ping", {}],
+    ["agent.info", {}],
+    ["agent.echo", { data: { hello: "from the control plane" }, delay_ms: 250 }],
+  ] as const) {
+    const started = Date.now();
+    const command = await api(url, api_key!, "POST", `/api/v1/agents/${paired.agent_id}/commands?wait=10`, { name, params });
+    say(`  ${name.padEnd(11)} → ${command.status} in ${Date.now() - started} ms: ${JSON.stringify(command.result ?? command.error)}`);
+  }
+
+  say(`\nOperator API key (admin, shown once): ${api_key}`);
+  say(`Try:\n  curl -s -H "Authorization: Bearer ${api_key}" -H 'content-type: application/json' \\`);
+  say(`    -d '{"name":"agent.ping"}' '${url}/api/v1/agents/${paired.agent_id}/commands?wait=5'`);
+  say(`  curl -N -H "Authorization: Bearer ${api_key}" ${url}/api/v1/events`);
+  say(`\nLogs: ${join(demoDir, "control-plane.log")} and ${join(demoDir, "agent.log")}`);
+  say("Both are running. Press Ctrl-C to stop them.");
+}
+
+function stopAll(code: number): void {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+  const deadline = setTimeout(() => process.exit(code), 5_000);
+  deadline.unref();
+  Promise.all(children.map((child) => (child.exitCode === null ? new Promise((done) => child.once("exit", done)) : null))).then(() => process.exit(code));
+}
+
+process.once("SIGINT", () => {
+  say("\nStopping…");
+  stopAll(0);
+});
+process.once("SIGTERM", () => stopAll(0));
+main().catch((err: unknown) => {
+  process.stderr.write(`demo failed: ${(err as Error).message}\n`);
+  stopAll(1);
+});

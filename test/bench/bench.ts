@@ -1,0 +1,162 @@
+/**
+ * `npm run bench`: round-trip latency through the full stack against the bare path, and
+ * durable command throughput with 50 agents. Prints a table; with --json, one JSON object last.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pino from "pino";
+import { loadAgentConfig, openVault, pair, parseAgentEnv, requirePaired, saveAgentConfig, startAgent, type AgentRuntime } from "@botmox/agent";
+import { freePort } from "../support/ports.js";
+import { CP_CLI } from "../support/paths.js";
+import { run } from "../support/child.js";
+import { jsonPoster, percentile } from "./http-client.js";
+
+const json = process.argv.includes("--json");
+const AGENTS = Number(process.env.BENCH_AGENTS ?? 50);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 256);
+const THROUGHPUT_S = Number(process.env.BENCH_SECONDS ?? 10);
+const RTT_SAMPLES = Number(process.env.BENCH_RTT_SAMPLES ?? 1000);
+const log = (text: string) => (json ? process.stderr : process.stdout).write(`${text}\n`);
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+
+function spawnReady(args: string[], env: NodeJS.ProcessEnv, ready: (text: string) => boolean): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    children.push(child);
+    let out = "";
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (ready(out)) resolve(child);
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited ${code}: ${out}`)));
+  });
+}
+
+async function measureRtt(post: (path: string, body: unknown) => Promise<{ status: number; body: any }>, path: string, body: unknown, check: (r: any) => void): Promise<number[]> {
+  for (let i = 0; i < 100; i++) check((await post(path, body)).body);
+  const samples: number[] = [];
+  for (let i = 0; i < RTT_SAMPLES; i++) {
+    const started = process.hrtime.bigint();
+    const response = await post(path, body);
+    samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+    check(response.body);
+  }
+  return samples.sort((a, b) => a - b);
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), "botmox-bench-"));
+  dirs.push(dataDir);
+  const port = await freePort();
+  const cpEnv = { ...process.env, PORT: String(port), HOST: "127.0.0.1", BOTMOX_DATA_DIR: join(dataDir, "cp"), LOG_LEVEL: "warn" };
+  const url = `http://127.0.0.1:${port}`;
+  const tenant = JSON.parse((await run(process.execPath, [CP_CLI, "tenants", "create", "--name", "bench"], cpEnv)).stdout).tenant_id as string;
+  const apiKey = JSON.parse((await run(process.execPath, [CP_CLI, "api-keys", "create", "--tenant", tenant, "--role", "operator"], cpEnv)).stdout).api_key as string;
+  await spawnReady([CP_CLI, "serve"], { ...cpEnv, LOG_LEVEL: "info" }, (out) => out.includes("control plane listening"));
+  const client = jsonPoster(url, { authorization: `Bearer ${apiKey}` }, IN_FLIGHT + 8);
+
+  log(`pairing ${AGENTS} agents…`);
+  const agentLog = pino({ level: "warn" });
+  const agents: Array<{ id: string; runtime: AgentRuntime }> = [];
+  for (let i = 0; i < AGENTS; i++) {
+    const home = join(dataDir, `agent-${i}`);
+    const env = parseAgentEnv({ BOTMOX_VAULT: "file", BOTMOX_VAULT_PASSPHRASE: "bench", BOTMOX_MAX_IN_FLIGHT: "64", LOG_LEVEL: "warn" });
+    const config = loadAgentConfig(home);
+    const vault = openVault(home, config.instance_id, { BOTMOX_VAULT: "file", BOTMOX_VAULT_PASSPHRASE: "bench" });
+    const { body } = await client.post("/api/v1/agents/pairings", {});
+    const paired = requirePaired(await pair({ server: url, code: body.code, config, vault }), home);
+    saveAgentConfig(home, paired);
+    agents.push({ id: paired.agent_id, runtime: await startAgent({ home, config: paired, env, vault, log: agentLog }) });
+  }
+  await waitFor(async () => (await (await fetch(`${url}/api/v1/health`)).json()).agents_connected === AGENTS);
+
+  log("measuring round trips…");
+  const echo = { name: "agent.echo", params: { data: "x", delay_ms: 0 } };
+  const full = await measureRtt(client.post, `/api/v1/agents/${agents[0]!.id}/commands?wait=10`, echo, (r) => {
+    if (r.status !== "succeeded") throw new Error(`command did not succeed: ${JSON.stringify(r)}`);
+  });
+
+  const basePort = await freePort();
+  const benchDir = fileURLToPath(new URL(".", import.meta.url));
+  const tsx = ["--import", "tsx"];
+  const server = spawnReady([...tsx, join(benchDir, "baseline.ts"), "server", String(basePort)], process.env, (out) => out.includes("ready"));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  children.push(spawn(process.execPath, [...tsx, join(benchDir, "baseline.ts"), "client", String(basePort)], { stdio: "ignore" }));
+  await server;
+  const baseClient = jsonPoster(`http://127.0.0.1:${basePort}`, {}, 4);
+  const base = await measureRtt(baseClient.post, "/", echo, (r) => {
+    if (r.name !== "agent.echo") throw new Error("baseline echo broken");
+  });
+  baseClient.close();
+
+  log(`measuring throughput: ${AGENTS} agents, ${IN_FLIGHT} in flight, ${THROUGHPUT_S} s…`);
+  let completed = 0;
+  let failed = 0;
+  const deadline = Date.now() + THROUGHPUT_S * 1000;
+  const startedAt = Date.now();
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async (_, worker) => {
+      let n = worker;
+      while (Date.now() < deadline) {
+        const agent = agents[n++ % agents.length]!;
+        const response = await client.post(`/api/v1/agents/${agent.id}/commands?wait=30`, echo);
+        if (response.body.status === "succeeded") completed++;
+        else failed++;
+      }
+    }),
+  );
+  const elapsed = (Date.now() - startedAt) / 1000;
+  client.close();
+
+  const result = {
+    rtt_p50_ms: round(percentile(full, 50)),
+    rtt_p99_ms: round(percentile(full, 99)),
+    baseline_rtt_p50_ms: round(percentile(base, 50)),
+    rtt_ratio: round(percentile(full, 50) / percentile(base, 50)),
+    throughput_cmds_per_s: Math.round(completed / elapsed),
+    agents: AGENTS,
+  };
+  log("");
+  log("| metric | value | target |");
+  log("| --- | --- | --- |");
+  log(`| rtt p50 (full stack, agent.echo via POST ?wait) | ${result.rtt_p50_ms} ms | |`);
+  log(`| rtt p99 | ${result.rtt_p99_ms} ms | |`);
+  log(`| baseline rtt p50 (bare http → ws → echo) | ${result.baseline_rtt_p50_ms} ms | |`);
+  log(`| rtt ratio | ${result.rtt_ratio} | ≤ 2.0 |`);
+  log(`| throughput (${AGENTS} agents, ${IN_FLIGHT} in flight, ${THROUGHPUT_S} s) | ${result.throughput_cmds_per_s} cmds/s${failed ? ` (${failed} not succeeded)` : ""} | ≥ 3000 |`);
+  await Promise.all(agents.map((agent) => agent.runtime.stop()));
+  if (json) console.log(JSON.stringify(result));
+}
+
+const round = (value: number) => Math.round(value * 1000) / 1000;
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error("timed out waiting for agents to connect");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function cleanup(): void {
+  for (const child of children) child.kill("SIGKILL");
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+}
+
+main().then(
+  () => {
+    cleanup();
+    process.exit(0);
+  },
+  (err: unknown) => {
+    console.error(err);
+    cleanup();
+    process.exit(1);
+  },
+);
