@@ -58,7 +58,9 @@ async function main(): Promise<void> {
   const url = `http://127.0.0.1:${port}`;
   const tenant = JSON.parse((await run(process.execPath, [CP_CLI, "tenants", "create", "--name", "bench"], cpEnv)).stdout).tenant_id as string;
   const apiKey = JSON.parse((await run(process.execPath, [CP_CLI, "api-keys", "create", "--tenant", tenant, "--role", "operator"], cpEnv)).stdout).api_key as string;
-  await spawnReady([CP_CLI, "serve"], { ...cpEnv, LOG_LEVEL: "info" }, (out) => out.includes("control plane listening"));
+  // BENCH_PROFILE_DIR=dir writes a CPU profile of the control plane there.
+  const profile = process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  await spawnReady([...profile, CP_CLI, "serve"], { ...cpEnv, LOG_LEVEL: "info" }, (out) => out.includes("control plane listening"));
   const client = jsonPoster(url, { authorization: `Bearer ${apiKey}` }, IN_FLIGHT + 8);
 
   log(`pairing ${AGENTS} agents…`);
@@ -107,7 +109,7 @@ async function main(): Promise<void> {
         const agent = agents[n++ % agents.length]!;
         const response = await client.post(`/api/v1/agents/${agent.id}/commands?wait=30`, echo);
         if (response.body.status === "succeeded") completed++;
-        else failed++;
+        else if (failed++ < 3) console.error("not succeeded:", response.status, JSON.stringify(response.body).slice(0, 600));
       }
     }),
   );
@@ -144,19 +146,25 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promi
   }
 }
 
-function cleanup(): void {
-  for (const child of children) child.kill("SIGKILL");
+async function cleanup(): Promise<void> {
+  await Promise.all(
+    children.map((child) =>
+      child.exitCode === null && child.signalCode === null
+        ? new Promise((resolve) => {
+            child.once("exit", resolve);
+            child.kill("SIGTERM");
+            setTimeout(() => child.kill("SIGKILL"), 5_000).unref();
+          })
+        : null,
+    ),
+  );
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }
 
 main().then(
-  () => {
-    cleanup();
-    process.exit(0);
-  },
+  () => cleanup().then(() => process.exit(0)),
   (err: unknown) => {
     console.error(err);
-    cleanup();
-    process.exit(1);
+    return cleanup().then(() => process.exit(1));
   },
 );

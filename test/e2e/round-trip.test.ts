@@ -91,3 +91,18 @@ describe("pair, run and command round trip", () => {
     expect(final.body).toMatchObject({ status: "cancelled", error: { code: "COMMAND_CANCELLED" } });
   });
 });
+
+describe("dispatch under load", () => {
+  // Regression: a claim racing with a new submission cleared the "work queued" flag and left commands queued forever.
+  test("lost wake-up: 300 concurrent submissions to one agent with 4 slots all finish", async () => {
+    await using cp = await startControlPlane({ LOG_LEVEL: "info" });
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant, { BOTMOX_MAX_IN_FLIGHT: "4", LOG_LEVEL: "info" });
+    await agent.start();
+    const results = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => tenant.api.post(`/api/v1/agents/${agent.agentId}/commands?wait=30`, { name: "agent.echo", params: { data: i } })),
+    );
+    expect(results.map((r) => r.body.status)).toEqual(results.map(() => "succeeded"));
+    expect(results.map((r) => r.body.result.data)).toEqual(results.map((_, i) => i));
+  });
+});

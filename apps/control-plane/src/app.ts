@@ -35,8 +35,7 @@ export async function startControlPlane(config: Config, store: Store, log: Logge
     maxPendingHandshakes: config.MAX_PENDING_HANDSHAKES,
   });
   connected.count = () => gateway.connectedCount;
-  commands.onQueued = (agentId) => gateway.kick(agentId);
-  commands.onCancelRequested = (agentId, commandId) => gateway.requestCancel(agentId, commandId);
+  commands.dispatcher = gateway.dispatcher;
 
   const app = buildHttpServer({ config, store, bus, commands, gateway, auth: new OperatorAuth(store), metrics, log });
   gateway.attach(app.server);

@@ -43,8 +43,11 @@ export class CommandRunner {
     const state = this.journal.begin(command.id, command.name);
     if (state.kind === "done") return this.output.result(state.outcome);
     if (state.kind === "running") return this.output.accepted(command.id);
-    this.output.accepted(command.id);
     this.start(command);
+    // Announced on the next turn: a command that finishes at once goes out as its result alone.
+    setImmediate(() => {
+      if (this.running.has(command.id)) this.output.accepted(command.id);
+    });
   }
 
   cancel(id: string): void {

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { ApiError } from "../errors/api-error.js";
 import type { EventBus } from "../events/bus.js";
 import type { CommandRecord, Store } from "../store/types.js";
+import { NO_DISPATCHER, type Dispatcher } from "./dispatcher.js";
 
 export const submitBodySchema = z
   .object({
@@ -22,10 +23,8 @@ export interface Actor {
 
 /** Operator-facing command operations: submit, read, cancel, wait. */
 export class CommandService {
-  /** Set by the gateway: called when an agent has new queued work. */
-  onQueued: (agentId: string) => void = () => {};
-  /** Set by the gateway: asks a connected agent to abort a command; false when the agent is offline. */
-  onCancelRequested: (agentId: string, commandId: string) => boolean = () => false;
+  /** Set once the gateway exists. */
+  dispatcher: Dispatcher = NO_DISPATCHER;
 
   constructor(
     private readonly store: Store,
@@ -33,17 +32,17 @@ export class CommandService {
   ) {}
 
   async submit(input: Actor & { agent_id: string; body: SubmitBody; idempotencyKey: string | null }): Promise<{ command: CommandRecord; created: boolean }> {
-    const agent = await this.store.getAgent(input.agent_id);
-    if (!agent || agent.tenant_id !== input.tenant_id) throw new ApiError("NOT_FOUND", `Agent ${input.agent_id} not found`);
-    if (agent.status === "revoked") throw new ApiError("AGENT_REVOKED", "The agent has been revoked and cannot take commands");
+    await this.checkAgent(input.tenant_id, input.agent_id);
     const check = validateCommandParams(input.body.name, input.body.params ?? {});
     if (!check.ok) throw new ApiError(check.code, check.message, check.details);
 
     const now = Date.now();
-    const requestHash = createHash("sha256")
-      .update(JSON.stringify([input.agent_id, input.body.name, input.body.params ?? {}, input.body.timeout_ms ?? null]))
-      .digest("hex");
-    const { command, created } = await this.store.enqueueCommand({
+    const requestHash = input.idempotencyKey
+      ? createHash("sha256").update(JSON.stringify([input.agent_id, input.body.name, input.body.params ?? {}, input.body.timeout_ms ?? null])).digest("hex")
+      : null;
+    const reservation = this.dispatcher.reserve(input.agent_id);
+    const enqueued = this.store.enqueueCommand(
+      {
       id: randomUUID(),
       tenant_id: input.tenant_id,
       agent_id: input.agent_id,
@@ -51,21 +50,37 @@ export class CommandService {
       params: check.params,
       actor: input.actor,
       idempotency_key: input.idempotencyKey,
-      request_hash: input.idempotencyKey ? requestHash : null,
+      request_hash: requestHash,
       timeout_ms: input.body.timeout_ms ?? COMMANDS[check.name].defaultTimeoutMs,
       created_at: now,
       expires_at: now + (input.body.expires_in_ms ?? DEFAULT_EXPIRES_IN_MS),
+      },
+      { dispatchNow: reservation !== undefined },
+    );
+    const { command, created } = await enqueued.catch((err: unknown) => {
+      reservation?.release();
+      throw err;
     });
-    if (!created && command.request_hash !== requestHash) {
-      throw new ApiError("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used for a different request", {
-        command_id: command.id,
-      });
+    if (!created) {
+      reservation?.release();
+      if (command.request_hash !== requestHash) {
+        throw new ApiError("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used for a different request", { command_id: command.id });
+      }
+      return { command, created };
     }
-    if (created) {
-      this.bus.publish({ type: "command.updated", tenant_id: command.tenant_id, command });
-      this.onQueued(command.agent_id);
-    }
+    this.bus.publish({ type: "command.updated", tenant_id: command.tenant_id, command });
+    if (reservation && command.status === "dispatched") reservation.send(command);
+    else this.dispatcher.queued(command.agent_id);
     return { command, created };
+  }
+
+  /** The agent exists in the tenant and may take commands; a live session proves it without a store read. */
+  private async checkAgent(tenantId: string, agentId: string): Promise<void> {
+    const liveTenant = this.dispatcher.liveTenant(agentId);
+    if (liveTenant === tenantId) return;
+    const agent = liveTenant === undefined ? await this.store.getAgent(agentId) : null;
+    if (!agent || agent.tenant_id !== tenantId) throw new ApiError("NOT_FOUND", `Agent ${agentId} not found`);
+    if (agent.status === "revoked") throw new ApiError("AGENT_REVOKED", "The agent has been revoked and cannot take commands");
   }
 
   async get(tenantId: string, id: string): Promise<CommandRecord> {
@@ -102,7 +117,7 @@ export class CommandService {
     const requested = (await this.store.patchCommand({ id: input.id, patch: { cancel_requested_at: now } })) ?? current;
     await this.store.appendAudit({ tenant_id: input.tenant_id, actor: input.actor, action: "command.cancel_requested", target_type: "command", target_id: input.id, details: { status: requested.status } });
     if (isFinalStatus(requested.status)) return { command: requested, cancel: "already_final" };
-    this.onCancelRequested(requested.agent_id, requested.id);
+    this.dispatcher.cancel(requested.agent_id, requested.id);
     return { command: requested, cancel: "requested" };
   }
 

@@ -15,6 +15,7 @@ import {
   type ServerToAgentType,
 } from "@botmox/protocol";
 import type { CommandLifecycle } from "../commands/command-lifecycle.js";
+import type { Reservation } from "../commands/dispatcher.js";
 import type { EventBus } from "../events/bus.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -43,12 +44,16 @@ export class AgentSession {
   readonly tenantId: string;
   private state: "awaiting_hello" | "ready" | "closed" = "awaiting_hello";
   private readonly inflight = new Set<string>();
+  /** Slots promised to commands being inserted as dispatched (see reserve). */
+  private reserved = 0;
   private maxInFlight = 1;
   private badFrames = 0;
   private pumping = false;
   private pumpAgain = false;
   /** Whether queued work may be waiting in the store; avoids a claim query per result when idle. */
   private mayHaveQueued = true;
+  /** Bumped on every kick, so a claim that raced with new work does not clear mayHaveQueued. */
+  private kicks = 0;
   private pendingAcks: string[] = [];
   alive = true;
   private readonly log: Logger;
@@ -99,7 +104,31 @@ export class AgentSession {
   /** New work for this agent was queued. */
   kick(): void {
     this.mayHaveQueued = true;
+    this.kicks++;
     void this.pump();
+  }
+
+  /** A slot for a command that can skip the queue: the session is ready, has room and no backlog. */
+  reserve(): Reservation | undefined {
+    if (!this.isReady || this.mayHaveQueued || this.maxInFlight - this.inflight.size - this.reserved <= 0) return undefined;
+    this.reserved++;
+    let used = false;
+    const settle = () => {
+      if (used) return false;
+      used = true;
+      this.reserved--;
+      return true;
+    };
+    return {
+      send: (command) => {
+        if (!settle()) return;
+        this.inflight.add(command.id);
+        this.dispatch(command);
+      },
+      release: () => {
+        if (settle()) void this.pump();
+      },
+    };
   }
 
   requestCancel(commandId: string): boolean {
@@ -192,10 +221,11 @@ export class AgentSession {
     try {
       do {
         this.pumpAgain = false;
-        const room = this.maxInFlight - this.inflight.size;
+        const room = this.maxInFlight - this.inflight.size - this.reserved;
         if (!this.isReady || room <= 0 || !this.mayHaveQueued) continue;
+        const kicksBefore = this.kicks;
         const claimed = await this.deps.lifecycle.claim(this.agentId, room);
-        if (claimed.length < room) this.mayHaveQueued = false;
+        if (claimed.length < room && this.kicks === kicksBefore) this.mayHaveQueued = false;
         for (const command of claimed) {
           this.inflight.add(command.id);
           this.dispatch(command);

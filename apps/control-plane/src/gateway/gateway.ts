@@ -4,6 +4,7 @@ import { WebSocketServer } from "ws";
 import { CLOSE_CODES, MAX_FRAME_BYTES, WS_PATH } from "@botmox/protocol";
 import { ApiError, toApiError } from "../errors/api-error.js";
 import type { CommandLifecycle } from "../commands/command-lifecycle.js";
+import type { Dispatcher } from "../commands/dispatcher.js";
 import type { EventBus } from "../events/bus.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -49,13 +50,16 @@ export class Gateway {
     this.heartbeat.unref();
   }
 
-  kick(agentId: string): void {
-    this.sessions.get(agentId)?.kick();
-  }
-
-  requestCancel(agentId: string, commandId: string): boolean {
-    return this.sessions.get(agentId)?.requestCancel(commandId) ?? false;
-  }
+  /** The gateway as the command service sees it. */
+  readonly dispatcher: Dispatcher = {
+    liveTenant: (agentId) => {
+      const session = this.sessions.get(agentId);
+      return session?.isReady ? session.tenantId : undefined;
+    },
+    reserve: (agentId) => this.sessions.get(agentId)?.reserve(),
+    queued: (agentId) => this.sessions.get(agentId)?.kick(),
+    cancel: (agentId, commandId) => this.sessions.get(agentId)?.requestCancel(commandId) ?? false,
+  };
 
   disconnect(agentId: string, code: number, reason: string): void {
     this.sessions.get(agentId)?.close(code, reason);

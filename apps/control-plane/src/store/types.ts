@@ -132,15 +132,22 @@ export interface Store {
   /** Records a handshake nonce; false when this agent already used it (a replay). */
   recordAgentNonce(input: { agent_id: string; nonce: string; expires_at: Millis; now: Millis }): Promise<boolean>;
 
-  /** Inserts a command; with an idempotency key already used in the tenant, returns the existing one and created=false. */
-  enqueueCommand(command: NewCommand): Promise<{ command: CommandRecord; created: boolean }>;
+  /**
+   * Inserts a command; with an idempotency key already used in the tenant, returns the existing one and created=false.
+   * `dispatchNow` inserts it already dispatched (attempt 1) for an agent with a free slot and no backlog: one write instead of two.
+   */
+  enqueueCommand(command: NewCommand, options?: { dispatchNow?: boolean }): Promise<{ command: CommandRecord; created: boolean }>;
   getCommand(id: string): Promise<CommandRecord | null>;
   listCommands(input: { tenant_id: string; agent_id: string; limit: number; status?: CommandStatus }): Promise<CommandRecord[]>;
   /** Atomically moves up to `limit` queued, unexpired commands of the agent to dispatched (attempts + 1), oldest first. */
   claimCommands(input: { agent_id: string; limit: number; now: Millis }): Promise<CommandRecord[]>;
   /** Commands already sent to the agent and not final (dispatched, running): redelivered on reconnect. */
   activeCommands(agentId: string): Promise<CommandRecord[]>;
-  /** Guarded status change, audited; null when the command is not in one of `from`. */
+  /**
+   * Guarded status change, audited; null when the command is not in one of `from`. A command that
+   * goes from dispatched straight to a final state (finished before its acceptance arrived) gets
+   * the `command.running` audit entry too.
+   */
   transitionCommand(input: TransitionInput): Promise<CommandRecord | null>;
   /** Sets a field without a status change (cancel requests, redelivery attempts). */
   patchCommand(input: { id: string; patch: CommandPatch }): Promise<CommandRecord | null>;

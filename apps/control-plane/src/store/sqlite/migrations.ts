@@ -72,7 +72,10 @@ const MIGRATIONS: readonly string[] = [
     cancel_requested_at INTEGER,
     attempts INTEGER NOT NULL DEFAULT 0
   );
-  CREATE INDEX commands_agent_open ON commands(agent_id, status, created_at) WHERE status IN ('queued', 'dispatched', 'running');
+  -- Partial indexes match the queries' status terms exactly (SQLite only uses them then);
+  -- entries are ordered by rowid within an agent, which is insertion (FIFO) order.
+  CREATE INDEX commands_queued ON commands(agent_id) WHERE status = 'queued';
+  CREATE INDEX commands_in_flight ON commands(agent_id) WHERE status IN ('dispatched', 'running');
   CREATE INDEX commands_listing ON commands(tenant_id, agent_id, created_at DESC);
   CREATE INDEX commands_expiry ON commands(expires_at) WHERE status IN ('queued', 'dispatched');
   CREATE UNIQUE INDEX commands_idempotency ON commands(tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL;

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import type { CommandStatus } from "@botmox/protocol";
+import { isFinalStatus, type CommandStatus } from "@botmox/protocol";
 import { ApiError } from "../../errors/api-error.js";
 import type {
   AgentRecord,
@@ -22,6 +22,7 @@ import type {
 import { GroupCommit } from "./group-commit.js";
 import { migrate } from "./migrations.js";
 import { agentFromRow, auditFromRow, commandFromRow } from "./rows.js";
+import { newCommandRecord } from "../new-command.js";
 
 type Row = Record<string, unknown>;
 const toJson = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
@@ -53,8 +54,9 @@ export class SqliteStore implements Store {
         "INSERT INTO audit_log (tenant_id, actor, action, target_type, target_id, details, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
       ),
       insertCommand: db.prepare(`INSERT INTO commands (id, tenant_id, agent_id, name, params, status, actor, idempotency_key, request_hash,
-        timeout_ms, created_at, expires_at, attempts) VALUES (@id, @tenant_id, @agent_id, @name, @params, 'queued', @actor, @idempotency_key,
-        @request_hash, @timeout_ms, @created_at, @expires_at, 0)`),
+        timeout_ms, created_at, dispatched_at, expires_at, attempts) VALUES (@id, @tenant_id, @agent_id, @name, @params, @status, @actor,
+        @idempotency_key, @request_hash, @timeout_ms, @created_at, @dispatched_at, @expires_at, @attempts)`),
+      statusOf: db.prepare("SELECT status FROM commands WHERE id = ?").pluck(),
       byIdempotencyKey: db.prepare("SELECT * FROM commands WHERE tenant_id = ? AND idempotency_key = ?"),
       transition: db.prepare(`UPDATE commands SET status = @to,
           result = CASE WHEN @set_result THEN @result ELSE result END,
@@ -67,9 +69,9 @@ export class SqliteStore implements Store {
           attempts = attempts + @attempts_increment
         WHERE id = @id AND (@agent_id IS NULL OR agent_id = @agent_id) AND status IN (SELECT value FROM json_each(@from)) RETURNING *`),
       claim: db.prepare(`UPDATE commands SET status = 'dispatched', dispatched_at = @now, attempts = attempts + 1
-        WHERE id IN (SELECT id FROM commands WHERE agent_id = @agent_id AND status = 'queued' AND expires_at > @now
-                     ORDER BY created_at, rowid LIMIT @limit) RETURNING *`),
-      active: db.prepare(`SELECT * FROM commands WHERE agent_id = ? AND status IN ('dispatched', 'running') ORDER BY created_at, rowid`),
+        WHERE rowid IN (SELECT rowid FROM commands WHERE agent_id = @agent_id AND status = 'queued' AND expires_at > @now
+                     ORDER BY rowid LIMIT @limit) RETURNING *`),
+      active: db.prepare(`SELECT * FROM commands WHERE agent_id = ? AND status IN ('dispatched', 'running') ORDER BY rowid`),
       expire: db.prepare(`UPDATE commands SET status = 'expired', finished_at = @now, error = @error
         WHERE status IN ('queued', 'dispatched') AND expires_at <= @now RETURNING *`),
       getAgent: db.prepare("SELECT * FROM agents WHERE id = ?"),
@@ -199,13 +201,14 @@ export class SqliteStore implements Store {
     });
   }
 
-  enqueueCommand(command: NewCommand): Promise<{ command: CommandRecord; created: boolean }> {
+  enqueueCommand(command: NewCommand, options: { dispatchNow?: boolean } = {}): Promise<{ command: CommandRecord; created: boolean }> {
     return this.writes.run(() => {
       if (command.idempotency_key !== null) {
         const existing = this.stmt.byIdempotencyKey.get(command.tenant_id, command.idempotency_key) as Row | undefined;
         if (existing) return { command: commandFromRow(existing), created: false };
       }
-      this.stmt.insertCommand.run({ ...command, params: toJson(command.params) });
+      const record = newCommandRecord(command, options.dispatchNow ?? false);
+      this.stmt.insertCommand.run({ ...record, params: toJson(command.params) });
       this.audit({
         tenant_id: command.tenant_id,
         actor: command.actor,
@@ -215,7 +218,8 @@ export class SqliteStore implements Store {
         details: { name: command.name, agent_id: command.agent_id },
         created_at: command.created_at,
       });
-      return { command: commandFromRow(this.stmt.getCommand.get(command.id) as Row), created: true };
+      if (record.status === "dispatched") this.auditTransition(record, "system");
+      return { command: record, created: true };
     });
   }
 
@@ -251,9 +255,11 @@ export class SqliteStore implements Store {
 
   transitionCommand(input: TransitionInput): Promise<CommandRecord | null> {
     return this.writes.run(() => {
+      const skipsRunning = isFinalStatus(input.to) && this.stmt.statusOf.get(input.id) === "dispatched";
       const row = this.stmt.transition.get({ ...this.patchParams(input.id, input.to, input.from, input.patch ?? {}), agent_id: input.agent_id ?? null }) as Row | undefined;
       if (!row) return null;
       const command = commandFromRow(row);
+      if (skipsRunning) this.auditTransition({ ...command, status: "running", error: null }, input.actor);
       this.auditTransition(command, input.actor);
       return command;
     });
