@@ -7,10 +7,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import pino from "pino";
-import { loadAgentConfig, openVault, pair, parseAgentEnv, requirePaired, saveAgentConfig, startAgent, type AgentRuntime } from "@botmox/agent";
 import { freePort } from "../support/ports.js";
-import { CP_CLI } from "../support/paths.js";
+import { AGENT_CLI, CP_CLI } from "../support/paths.js";
 import { run } from "../support/child.js";
 import { jsonPoster, percentile } from "./http-client.js";
 
@@ -39,7 +37,7 @@ function spawnReady(args: string[], env: NodeJS.ProcessEnv, ready: (text: string
 }
 
 async function measureRtt(post: (path: string, body: unknown) => Promise<{ status: number; body: any }>, path: string, body: unknown, check: (r: any) => void): Promise<number[]> {
-  for (let i = 0; i < 100; i++) check((await post(path, body)).body);
+  for (let i = 0; i < 500; i++) check((await post(path, body)).body);
   const samples: number[] = [];
   for (let i = 0; i < RTT_SAMPLES; i++) {
     const started = process.hrtime.bigint();
@@ -63,24 +61,17 @@ async function main(): Promise<void> {
   await spawnReady([...profile, CP_CLI, "serve"], { ...cpEnv, LOG_LEVEL: "info" }, (out) => out.includes("control plane listening"));
   const client = jsonPoster(url, { authorization: `Bearer ${apiKey}` }, IN_FLIGHT + 8);
 
-  log(`pairing ${AGENTS} agents…`);
-  const agentLog = pino({ level: "warn" });
-  const agents: Array<{ id: string; runtime: AgentRuntime }> = [];
-  for (let i = 0; i < AGENTS; i++) {
-    const home = join(dataDir, `agent-${i}`);
-    const env = parseAgentEnv({ BOTMOX_VAULT: "file", BOTMOX_VAULT_PASSPHRASE: "bench", BOTMOX_MAX_IN_FLIGHT: "64", LOG_LEVEL: "warn" });
-    const config = loadAgentConfig(home);
-    const vault = openVault(home, config.instance_id, { BOTMOX_VAULT: "file", BOTMOX_VAULT_PASSPHRASE: "bench" });
-    const { body } = await client.post("/api/v1/agents/pairings", {});
-    const paired = requirePaired(await pair({ server: url, code: body.code, config, vault }), home);
-    saveAgentConfig(home, paired);
-    agents.push({ id: paired.agent_id, runtime: await startAgent({ home, config: paired, env, vault, log: agentLog }) });
-  }
-  await waitFor(async () => (await (await fetch(`${url}/api/v1/health`)).json()).agents_connected === AGENTS);
+  log("pairing one agent process for round trips…");
+  const rttHome = join(dataDir, "rtt-agent");
+  const agentEnv = { ...process.env, BOTMOX_AGENT_HOME: rttHome, BOTMOX_VAULT: "file", BOTMOX_VAULT_PASSPHRASE: "bench", LOG_LEVEL: "info" };
+  const pairing = await client.post("/api/v1/agents/pairings", {});
+  const paired = await run(process.execPath, [AGENT_CLI, "pair", "--server", url, "--code", pairing.body.code], agentEnv);
+  const rttAgentId = JSON.parse(paired.stdout).agent_id as string;
+  await spawnReady([AGENT_CLI, "run"], agentEnv, (out) => out.includes("connected to control plane"));
 
   log("measuring round trips…");
   const echo = { name: "agent.echo", params: { data: "x", delay_ms: 0 } };
-  const full = await measureRtt(client.post, `/api/v1/agents/${agents[0]!.id}/commands?wait=10`, echo, (r) => {
+  const full = await measureRtt(client.post, `/api/v1/agents/${rttAgentId}/commands?wait=10`, echo, (r) => {
     if (r.status !== "succeeded") throw new Error(`command did not succeed: ${JSON.stringify(r)}`);
   });
 
@@ -97,6 +88,15 @@ async function main(): Promise<void> {
   });
   baseClient.close();
 
+  log(`starting ${AGENTS} agents…`);
+  let farmOutput = "";
+  await spawnReady([...tsx, join(benchDir, "agent-farm.ts"), url, apiKey, String(AGENTS), join(dataDir, "farm")], process.env, (out) => {
+    farmOutput = out;
+    return out.includes('{"agents"');
+  });
+  const agents = (JSON.parse(farmOutput.slice(farmOutput.indexOf('{"agents"')).split("\n")[0]!) as { agents: string[] }).agents;
+  await waitFor(async () => (await (await fetch(`${url}/api/v1/health`)).json()).agents_connected === AGENTS + 1);
+
   log(`measuring throughput: ${AGENTS} agents, ${IN_FLIGHT} in flight, ${THROUGHPUT_S} s…`);
   let completed = 0;
   let failed = 0;
@@ -106,8 +106,8 @@ async function main(): Promise<void> {
     Array.from({ length: IN_FLIGHT }, async (_, worker) => {
       let n = worker;
       while (Date.now() < deadline) {
-        const agent = agents[n++ % agents.length]!;
-        const response = await client.post(`/api/v1/agents/${agent.id}/commands?wait=30`, echo);
+        const agentId = agents[n++ % agents.length]!;
+        const response = await client.post(`/api/v1/agents/${agentId}/commands?wait=30`, echo);
         if (response.body.status === "succeeded") completed++;
         else if (failed++ < 3) console.error("not succeeded:", response.status, JSON.stringify(response.body).slice(0, 600));
       }
@@ -132,7 +132,6 @@ async function main(): Promise<void> {
   log(`| baseline rtt p50 (bare http → ws → echo) | ${result.baseline_rtt_p50_ms} ms | |`);
   log(`| rtt ratio | ${result.rtt_ratio} | ≤ 2.0 |`);
   log(`| throughput (${AGENTS} agents, ${IN_FLIGHT} in flight, ${THROUGHPUT_S} s) | ${result.throughput_cmds_per_s} cmds/s${failed ? ` (${failed} not succeeded)` : ""} | ≥ 3000 |`);
-  await Promise.all(agents.map((agent) => agent.runtime.stop()));
   if (json) console.log(JSON.stringify(result));
 }
 

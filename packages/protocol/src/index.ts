@@ -9,3 +9,4 @@ export * from "./messages/agent-to-server.js";
 export * from "./messages/server-to-agent.js";
 export * from "./auth/signature.js";
 export * from "./commands/validate.js";
+export * from "./ids.js";

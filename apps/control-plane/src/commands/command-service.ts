@@ -1,5 +1,5 @@
-import { createHash, randomUUID } from "node:crypto";
-import { COMMANDS, DEFAULT_EXPIRES_IN_MS, isFinalStatus, validateCommandParams, type CommandStatus } from "@botmox/protocol";
+import { createHash } from "node:crypto";
+import { COMMANDS, DEFAULT_EXPIRES_IN_MS, isFinalStatus, uuidv7, validateCommandParams, type CommandStatus } from "@botmox/protocol";
 import { z } from "zod";
 import { ApiError } from "../errors/api-error.js";
 import type { EventBus } from "../events/bus.js";
@@ -43,7 +43,7 @@ export class CommandService {
     const reservation = this.dispatcher.reserve(input.agent_id);
     const enqueued = this.store.enqueueCommand(
       {
-      id: randomUUID(),
+      id: uuidv7(now),
       tenant_id: input.tenant_id,
       agent_id: input.agent_id,
       name: check.name,
@@ -121,9 +121,14 @@ export class CommandService {
     return { command: requested, cancel: "requested" };
   }
 
-  /** Resolves with the command once final or when `waitMs` passes, whichever is first. */
-  async waitForFinal(tenantId: string, id: string, waitMs: number): Promise<CommandRecord> {
-    if (waitMs <= 0) return this.get(tenantId, id);
+  /**
+   * Resolves with the command once final or when `waitMs` passes, whichever is first. `known` is
+   * a copy read in this same turn of the event loop (no change can have been missed since), which
+   * saves re-reading it.
+   */
+  async waitForFinal(tenantId: string, id: string, waitMs: number, known?: CommandRecord): Promise<CommandRecord> {
+    if (known && isFinalStatus(known.status)) return known;
+    if (waitMs <= 0) return known ?? this.get(tenantId, id);
     return new Promise<CommandRecord>((resolve, reject) => {
       let settled = false;
       const finish = (command: CommandRecord) => {
@@ -145,9 +150,11 @@ export class CommandService {
         reject(err);
       };
       // Subscribe first, then read: a change between the two is seen by one or the other.
-      this.get(tenantId, id).then((command) => {
-        if (isFinalStatus(command.status)) finish(command);
-      }, fail);
+      if (!known) {
+        this.get(tenantId, id).then((command) => {
+          if (isFinalStatus(command.status)) finish(command);
+        }, fail);
+      }
     });
   }
 }

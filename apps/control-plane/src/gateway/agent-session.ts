@@ -23,6 +23,8 @@ import type { AgentRecord, CommandRecord, Store } from "../store/types.js";
 
 const HELLO_TIMEOUT_MS = 10_000;
 const MAX_BAD_FRAMES = 20;
+const ACK_DELAY_MS = 20;
+const ACK_BATCH = 256;
 
 export interface SessionDeps {
   store: Store;
@@ -55,6 +57,7 @@ export class AgentSession {
   /** Bumped on every kick, so a claim that raced with new work does not clear mayHaveQueued. */
   private kicks = 0;
   private pendingAcks: string[] = [];
+  private ackTimer: NodeJS.Timeout | undefined;
   alive = true;
   private readonly log: Logger;
   private readonly helloTimer: NodeJS.Timeout;
@@ -260,19 +263,28 @@ export class AgentSession {
     if (command && isFinalStatus(command.status)) void this.pump();
   }
 
-  /** Acks go out once per turn of the event loop, batched. */
+  /**
+   * Acks are not urgent (the agent only keeps results a little longer), so they are batched:
+   * one frame per ACK_DELAY_MS or per ACK_BATCH ids, which keeps them off every command's hot path.
+   */
   private ack(id: string): void {
     this.pendingAcks.push(id);
-    if (this.pendingAcks.length > 1) return;
-    setImmediate(() => {
-      const ids = this.pendingAcks;
-      this.pendingAcks = [];
-      this.send("command.result.ack", { ids });
-    });
+    if (this.pendingAcks.length >= ACK_BATCH) return this.flushAcks();
+    if (!this.ackTimer) this.ackTimer = setTimeout(() => this.flushAcks(), ACK_DELAY_MS);
+  }
+
+  private flushAcks(): void {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    if (this.pendingAcks.length === 0) return;
+    const ids = this.pendingAcks;
+    this.pendingAcks = [];
+    this.send("command.result.ack", { ids });
   }
 
   private onClose(code: number): void {
     clearTimeout(this.helloTimer);
+    clearTimeout(this.ackTimer);
     const wasReady = this.state === "ready";
     this.state = "closed";
     const wasCurrent = this.deps.unregister(this);

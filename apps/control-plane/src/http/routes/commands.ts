@@ -28,7 +28,7 @@ export function commandRoutes(app: FastifyInstance, ctx: RouteContext): void {
       throw new ApiError("BAD_REQUEST", "Invalid Idempotency-Key header", [{ path: "(headers).idempotency-key", message: "must be one value of 1 to 200 characters" }]);
     }
     const { command } = await ctx.commands.submit({ ...principal, agent_id: id, body, idempotencyKey: idempotencyKey ?? null });
-    const final = wait ? await ctx.commands.waitForFinal(principal.tenant_id, command.id, wait * 1000) : command;
+    const final = wait ? await ctx.commands.waitForFinal(principal.tenant_id, command.id, wait * 1000, command) : command;
     return sendCommand(reply, final);
   });
 

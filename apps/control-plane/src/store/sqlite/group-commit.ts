@@ -2,9 +2,9 @@ import type Database from "better-sqlite3";
 
 /**
  * Group commit: every write of one event-loop turn shares one SQLite transaction, committed
- * in setImmediate, and each caller's promise settles only after that COMMIT. Callers still
- * get per-write atomicity: each write runs in its own SAVEPOINT (better-sqlite3 nests
- * transactions that way), so a failing write rolls back alone. Under load this turns
+ * in setImmediate, and each caller's promise settles only after that COMMIT. A single SQL
+ * statement is atomic on its own, so a failing write rolls back alone; a write of several
+ * statements wraps them in db.transaction() (a SAVEPOINT inside the open transaction). Under load this turns
  * thousands of tiny commits per second into a few hundred, which is where the command
  * throughput comes from; with one writer it costs a single tick.
  */
@@ -22,7 +22,7 @@ export class GroupCommit {
     }
     let value: T;
     try {
-      value = this.db.transaction(write)();
+      value = write();
     } catch (err) {
       return Promise.reject(err);
     }

@@ -70,7 +70,8 @@ const MIGRATIONS: readonly string[] = [
     finished_at INTEGER,
     expires_at INTEGER NOT NULL,
     cancel_requested_at INTEGER,
-    attempts INTEGER NOT NULL DEFAULT 0
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_actor TEXT NOT NULL DEFAULT 'system'
   );
   -- Partial indexes match the queries' status terms exactly (SQLite only uses them then);
   -- entries are ordered by rowid within an agent, which is insertion (FIFO) order.
@@ -90,6 +91,24 @@ const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   );
   CREATE INDEX audit_tenant ON audit_log(tenant_id, id);
+  -- Every command state change is audited by the database itself, in the same statement.
+  CREATE TRIGGER commands_audit_insert AFTER INSERT ON commands BEGIN
+    INSERT INTO audit_log (tenant_id, actor, action, target_type, target_id, details, created_at)
+    VALUES (NEW.tenant_id, NEW.actor, 'command.queued', 'command', NEW.id, json_object('name', NEW.name, 'agent_id', NEW.agent_id), NEW.created_at);
+    INSERT INTO audit_log (tenant_id, actor, action, target_type, target_id, details, created_at)
+    SELECT NEW.tenant_id, 'system', 'command.dispatched', 'command', NEW.id, json_object('name', NEW.name), NEW.created_at
+    WHERE NEW.status = 'dispatched';
+  END;
+  CREATE TRIGGER commands_audit_status AFTER UPDATE OF status ON commands WHEN NEW.status != OLD.status BEGIN
+    -- Finished before its acceptance arrived: it ran all the same.
+    INSERT INTO audit_log (tenant_id, actor, action, target_type, target_id, details, created_at)
+    SELECT NEW.tenant_id, NEW.last_actor, 'command.running', 'command', NEW.id, json_object('name', NEW.name), CAST(unixepoch('subsec') * 1000 AS INTEGER)
+    WHERE OLD.status = 'dispatched' AND NEW.status IN ('succeeded', 'failed', 'cancelled');
+    INSERT INTO audit_log (tenant_id, actor, action, target_type, target_id, details, created_at)
+    VALUES (NEW.tenant_id, NEW.last_actor, 'command.' || NEW.status, 'command', NEW.id,
+            CASE WHEN NEW.error IS NULL THEN json_object('name', NEW.name) ELSE json_object('name', NEW.name, 'error_code', json_extract(NEW.error, '$.code')) END,
+            CAST(unixepoch('subsec') * 1000 AS INTEGER));
+  END;
   CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
   CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
   `,

@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { isFinalStatus, type CommandStatus } from "@botmox/protocol";
+import type { CommandStatus } from "@botmox/protocol";
 import { ApiError } from "../../errors/api-error.js";
 import type {
   AgentRecord,
@@ -19,6 +20,7 @@ import type {
   Tenant,
   TransitionInput,
 } from "../types.js";
+import { Checkpointer } from "./checkpointer.js";
 import { GroupCommit } from "./group-commit.js";
 import { migrate } from "./migrations.js";
 import { agentFromRow, auditFromRow, commandFromRow } from "./rows.js";
@@ -32,6 +34,7 @@ export class SqliteStore implements Store {
   readonly kind = "sqlite" as const;
   private readonly db: Database.Database;
   private readonly writes: GroupCommit;
+  private readonly checkpointer: Checkpointer | undefined;
   private readonly stmt: ReturnType<SqliteStore["prepare"]>;
 
   constructor(file: string) {
@@ -42,6 +45,11 @@ export class SqliteStore implements Store {
     this.db.pragma("foreign_keys = ON");
     this.db.pragma("busy_timeout = 5000");
     migrate(this.db);
+    if (file !== ":memory:") {
+      // Checkpoints (and their fsync) happen in a worker; the big auto-checkpoint is only a safety net.
+      this.db.pragma("wal_autocheckpoint = 20000");
+      this.checkpointer = new Checkpointer(file, createRequire(import.meta.url).resolve("better-sqlite3"));
+    }
     this.writes = new GroupCommit(this.db);
     this.stmt = this.prepare();
   }
@@ -56,7 +64,6 @@ export class SqliteStore implements Store {
       insertCommand: db.prepare(`INSERT INTO commands (id, tenant_id, agent_id, name, params, status, actor, idempotency_key, request_hash,
         timeout_ms, created_at, dispatched_at, expires_at, attempts) VALUES (@id, @tenant_id, @agent_id, @name, @params, @status, @actor,
         @idempotency_key, @request_hash, @timeout_ms, @created_at, @dispatched_at, @expires_at, @attempts)`),
-      statusOf: db.prepare("SELECT status FROM commands WHERE id = ?").pluck(),
       byIdempotencyKey: db.prepare("SELECT * FROM commands WHERE tenant_id = ? AND idempotency_key = ?"),
       transition: db.prepare(`UPDATE commands SET status = @to,
           result = CASE WHEN @set_result THEN @result ELSE result END,
@@ -66,13 +73,14 @@ export class SqliteStore implements Store {
           finished_at = COALESCE(@finished_at, finished_at),
           cancel_requested_at = COALESCE(@cancel_requested_at, cancel_requested_at),
           params = CASE WHEN @clear_params THEN NULL ELSE params END,
-          attempts = attempts + @attempts_increment
+          attempts = attempts + @attempts_increment,
+          last_actor = @actor
         WHERE id = @id AND (@agent_id IS NULL OR agent_id = @agent_id) AND status IN (SELECT value FROM json_each(@from)) RETURNING *`),
-      claim: db.prepare(`UPDATE commands SET status = 'dispatched', dispatched_at = @now, attempts = attempts + 1
+      claim: db.prepare(`UPDATE commands SET status = 'dispatched', dispatched_at = @now, attempts = attempts + 1, last_actor = 'system'
         WHERE rowid IN (SELECT rowid FROM commands WHERE agent_id = @agent_id AND status = 'queued' AND expires_at > @now
                      ORDER BY rowid LIMIT @limit) RETURNING *`),
       active: db.prepare(`SELECT * FROM commands WHERE agent_id = ? AND status IN ('dispatched', 'running') ORDER BY rowid`),
-      expire: db.prepare(`UPDATE commands SET status = 'expired', finished_at = @now, error = @error
+      expire: db.prepare(`UPDATE commands SET status = 'expired', finished_at = @now, error = @error, last_actor = 'system'
         WHERE status IN ('queued', 'dispatched') AND expires_at <= @now RETURNING *`),
       getAgent: db.prepare("SELECT * FROM agents WHERE id = ?"),
     };
@@ -88,8 +96,14 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.stop();
     this.writes.flush();
     this.db.close();
+  }
+
+  /** A write of several statements: all or nothing, inside the group's transaction. */
+  private atomically<T>(write: () => T): Promise<T> {
+    return this.writes.run(this.db.transaction(write));
   }
 
   private audit(entry: NewAuditEntry): void {
@@ -106,7 +120,7 @@ export class SqliteStore implements Store {
 
   createTenant(name: string): Promise<Tenant> {
     const tenant: Tenant = { id: randomUUID(), name, created_at: Date.now() };
-    return this.writes.run(() => {
+    return this.atomically(() => {
       this.db.prepare("INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)").run(tenant.id, tenant.name, tenant.created_at);
       this.audit({ tenant_id: tenant.id, actor: "system", action: "tenant.created", target_type: "tenant", target_id: tenant.id, details: { name } });
       return tenant;
@@ -119,7 +133,7 @@ export class SqliteStore implements Store {
 
   createApiKey(input: { tenant_id: string; role: Role; key_hash: string; key_prefix: string }): Promise<ApiKeyRecord> {
     const record: ApiKeyRecord = { id: randomUUID(), tenant_id: input.tenant_id, role: input.role, key_prefix: input.key_prefix, created_at: Date.now(), revoked_at: null };
-    return this.writes.run(() => {
+    return this.atomically(() => {
       this.db
         .prepare("INSERT INTO api_keys (id, tenant_id, role, key_hash, key_prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)")
         .run(record.id, record.tenant_id, record.role, input.key_hash, record.key_prefix, record.created_at);
@@ -136,7 +150,7 @@ export class SqliteStore implements Store {
   createPairing(input: { tenant_id: string; code_hash: string; expires_at: Millis; created_by: string }): Promise<void> {
     const id = randomUUID();
     const now = Date.now();
-    return this.writes.run(() => {
+    return this.atomically(() => {
       this.db
         .prepare("INSERT INTO pairings (id, tenant_id, code_hash, expires_at, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)")
         .run(id, input.tenant_id, input.code_hash, input.expires_at, input.created_by, now);
@@ -145,7 +159,7 @@ export class SqliteStore implements Store {
   }
 
   registerAgent(input: { code_hash: string; public_key: string; hostname: string | null; now: Millis }): Promise<{ agent_id: string; tenant_id: string }> {
-    return this.writes.run(() => {
+    return this.atomically(() => {
       const pairing = this.db.prepare("SELECT * FROM pairings WHERE code_hash = ?").get(input.code_hash) as Row | undefined;
       if (!pairing || pairing.consumed_at !== null) throw new ApiError("PAIRING_CODE_INVALID", "Pairing code is unknown or was already used", [{ path: "code", message: "unknown or already used" }]);
       if ((pairing.expires_at as number) <= input.now) throw new ApiError("PAIRING_CODE_EXPIRED", "Pairing code has expired; create a new one", [{ path: "code", message: "expired" }]);
@@ -181,7 +195,7 @@ export class SqliteStore implements Store {
   }
 
   revokeAgent(input: { tenant_id: string; agent_id: string; actor: string; now: Millis }): Promise<AgentRecord | null> {
-    return this.writes.run(() => {
+    return this.atomically(() => {
       const row = this.db
         .prepare("UPDATE agents SET status = 'revoked', revoked_at = COALESCE(revoked_at, @now), session_id = NULL WHERE id = @id AND tenant_id = @tenant RETURNING *")
         .get({ now: input.now, id: input.agent_id, tenant: input.tenant_id }) as Row | undefined;
@@ -209,16 +223,6 @@ export class SqliteStore implements Store {
       }
       const record = newCommandRecord(command, options.dispatchNow ?? false);
       this.stmt.insertCommand.run({ ...record, params: toJson(command.params) });
-      this.audit({
-        tenant_id: command.tenant_id,
-        actor: command.actor,
-        action: "command.queued",
-        target_type: "command",
-        target_id: command.id,
-        details: { name: command.name, agent_id: command.agent_id },
-        created_at: command.created_at,
-      });
-      if (record.status === "dispatched") this.auditTransition(record, "system");
       return { command: record, created: true };
     });
   }
@@ -243,9 +247,7 @@ export class SqliteStore implements Store {
     if (input.limit <= 0) return Promise.resolve([]);
     return this.writes.run(() => {
       const rows = (this.stmt.claim.all(input) as Row[]).map(commandFromRow);
-      rows.sort((a, b) => a.created_at - b.created_at);
-      for (const command of rows) this.auditTransition(command, "system");
-      return rows;
+      return rows.sort((a, b) => a.created_at - b.created_at);
     });
   }
 
@@ -255,13 +257,8 @@ export class SqliteStore implements Store {
 
   transitionCommand(input: TransitionInput): Promise<CommandRecord | null> {
     return this.writes.run(() => {
-      const skipsRunning = isFinalStatus(input.to) && this.stmt.statusOf.get(input.id) === "dispatched";
-      const row = this.stmt.transition.get({ ...this.patchParams(input.id, input.to, input.from, input.patch ?? {}), agent_id: input.agent_id ?? null }) as Row | undefined;
-      if (!row) return null;
-      const command = commandFromRow(row);
-      if (skipsRunning) this.auditTransition({ ...command, status: "running", error: null }, input.actor);
-      this.auditTransition(command, input.actor);
-      return command;
+      const row = this.stmt.transition.get({ ...this.patchParams(input.id, input.to, input.from, input.patch ?? {}), agent_id: input.agent_id ?? null, actor: input.actor }) as Row | undefined;
+      return row ? commandFromRow(row) : null;
     });
   }
 
@@ -270,7 +267,7 @@ export class SqliteStore implements Store {
       const current = this.stmt.getCommand.get(input.id) as Row | undefined;
       if (!current) return null;
       const status = current.status as CommandStatus;
-      const row = this.stmt.transition.get({ ...this.patchParams(input.id, status, [status], input.patch), agent_id: null }) as Row | undefined;
+      const row = this.stmt.transition.get({ ...this.patchParams(input.id, status, [status], input.patch), agent_id: null, actor: current.last_actor }) as Row | undefined;
       return row ? commandFromRow(row) : null;
     });
   }
@@ -278,9 +275,7 @@ export class SqliteStore implements Store {
   expireCommands(now: Millis): Promise<CommandRecord[]> {
     return this.writes.run(() => {
       const error = JSON.stringify({ code: "COMMAND_EXPIRED", message: "The agent did not pick the command up before it expired" });
-      const rows = (this.stmt.expire.all({ now, error }) as Row[]).map(commandFromRow);
-      for (const command of rows) this.auditTransition(command, "system");
-      return rows;
+      return (this.stmt.expire.all({ now, error }) as Row[]).map(commandFromRow);
     });
   }
 
@@ -293,17 +288,6 @@ export class SqliteStore implements Store {
       .prepare("SELECT * FROM audit_log WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?")
       .all(input.tenant_id, input.after_id ?? 0, input.limit) as Row[];
     return rows.map(auditFromRow);
-  }
-
-  private auditTransition(command: CommandRecord, actor: string): void {
-    this.audit({
-      tenant_id: command.tenant_id,
-      actor,
-      action: `command.${command.status}`,
-      target_type: "command",
-      target_id: command.id,
-      details: command.error ? { name: command.name, error_code: command.error.code } : { name: command.name },
-    });
   }
 
   private patchParams(id: string, to: CommandStatus, from: readonly CommandStatus[], patch: CommandPatch) {
