@@ -39,7 +39,9 @@ export async function startControlPlane(env: Record<string, string> = {}): Promi
   const fullEnv = { ...baseEnv(), PORT: String(port), HOST: "127.0.0.1", BOTMOX_DATA_DIR: dataDir, LOG_LEVEL: "debug", ...env };
   const url = `http://127.0.0.1:${port}`;
   const launch = async () => {
-    const child = startChild(process.execPath, [CP_CLI, "serve"], fullEnv);
+    // BOTMOX_CP_PROFILE_DIR=dir: CPU profile of the control plane, written on a graceful stop.
+    const profile = process.env.BOTMOX_CP_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BOTMOX_CP_PROFILE_DIR}`] : [];
+    const child = startChild(process.execPath, [...profile, CP_CLI, "serve"], fullEnv);
     await child.waitForLog((line) => line.msg === "control plane listening");
     return child;
   };
