@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     return out.includes('{"agents"');
   });
   const agents = (JSON.parse(farmOutput.slice(farmOutput.indexOf('{"agents"')).split("\n")[0]!) as { agents: string[] }).agents;
-  await waitFor(async () => (await (await fetch(`${url}/api/v1/health`)).json()).agents_connected === AGENTS + 1);
+  await waitFor(async () => ((await (await fetch(`${url}/api/v1/health`)).json()) as { agents_connected: number }).agents_connected === AGENTS + 1);
 
   log(`measuring throughput: ${AGENTS} agents, ${IN_FLIGHT} in flight, ${THROUGHPUT_S} s…`);
   let completed = 0;

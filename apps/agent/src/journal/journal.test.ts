@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, test } from "vitest";
+import { Journal } from "./journal.js";
+
+const dirs: string[] = [];
+function journalFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), "journal-"));
+  dirs.push(dir);
+  return join(dir, "journal.db");
+}
+afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+const id = "0190a0b4-6f00-7000-8000-000000000001";
+
+describe("journal", () => {
+  test("a command id is new once, then running, then answered from its outcome", () => {
+    const journal = new Journal(journalFile());
+    expect(journal.begin(id, "agent.echo")).toEqual({ kind: "new" });
+    expect(journal.begin(id, "agent.echo")).toEqual({ kind: "running" });
+    journal.finish({ id, status: "succeeded", result: { data: 1 }, finished_at: 5 });
+    expect(journal.begin(id, "agent.echo")).toMatchObject({ kind: "done", outcome: { id, status: "succeeded", result: { data: 1 } } });
+    journal.close();
+  });
+
+  test("outcomes stay until acknowledged, across a reopen", () => {
+    const file = journalFile();
+    const first = new Journal(file);
+    first.begin(id, "agent.ping");
+    first.finish({ id, status: "succeeded", result: { pong: true }, finished_at: 1 });
+    first.close();
+    const reopened = new Journal(file);
+    expect(reopened.unacked().map((outcome) => outcome.id)).toEqual([id]);
+    reopened.markAcked([id]);
+    expect(reopened.unacked()).toEqual([]);
+    reopened.close();
+  });
+
+  test("a command running when the process died is reported failed, not run again", () => {
+    const file = journalFile();
+    const crashed = new Journal(file);
+    crashed.begin(id, "agent.echo");
+    crashed.close();
+    const restarted = new Journal(file);
+    expect(restarted.recoverInterrupted()).toBe(1);
+    expect(restarted.begin(id, "agent.echo")).toMatchObject({ kind: "done", outcome: { status: "failed", error: { code: "COMMAND_INTERRUPTED" } } });
+    restarted.close();
+  });
+
+  test("a cancel for a command never seen answers its later dispatch as cancelled", () => {
+    const journal = new Journal(journalFile());
+    journal.recordCancelledBeforeStart(id);
+    expect(journal.begin(id, "agent.echo")).toMatchObject({ kind: "done", outcome: { status: "cancelled" } });
+    journal.close();
+  });
+
+  test("prune drops only acknowledged entries older than the retention", () => {
+    const journal = new Journal(journalFile());
+    const other = "0190a0b4-6f00-7000-8000-000000000002";
+    for (const commandId of [id, other]) {
+      journal.begin(commandId, "agent.ping");
+      journal.finish({ id: commandId, status: "succeeded", finished_at: 1_000 });
+    }
+    journal.markAcked([id]);
+    expect(journal.prune(2_000)).toBe(1);
+    expect(journal.counts()).toMatchObject({ total: 1, unacked_results: 1 });
+    journal.close();
+  });
+});
