@@ -11,6 +11,7 @@ import { pair, parsePairingTarget } from "./cli/pair.js";
 import { Journal } from "./journal/journal.js";
 import { startAgent } from "./runtime/agent-runtime.js";
 import { isProcessAlive, readRunState } from "./runtime/state-file.js";
+import { serviceCommand } from "./service/service-command.js";
 import { openVault } from "./vault/open-vault.js";
 import { AGENT_VERSION } from "./version.js";
 
@@ -20,6 +21,9 @@ const USAGE = `Usage: botmox-agent <command>
   run                             connect and execute commands (foreground, JSON logs; SIGTERM stops cleanly)
   status                          print this agent's state as JSON
   doctor                          check vault, server reachability, TLS and clock; exits 1 if something is broken
+  service install [--user] [--dry-run] [--passphrase-file F]
+                                  install and start as an OS service (systemd, launchd, Windows service)
+  service uninstall [--user] [--dry-run]
   --version                       print the version
 
 Environment: BOTMOX_AGENT_HOME, BOTMOX_VAULT (keychain|file), BOTMOX_VAULT_PASSPHRASE, BOTMOX_CA_FILE,
@@ -35,6 +39,9 @@ async function main(argv: string[]): Promise<number> {
       code: { type: "string" },
       uri: { type: "string" },
       version: { type: "boolean", short: "v" },
+      user: { type: "boolean" },
+      "dry-run": { type: "boolean" },
+      "passphrase-file": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -102,6 +109,20 @@ async function main(argv: string[]): Promise<number> {
         ),
       );
       journal?.close();
+      return 0;
+    }
+    case "service": {
+      console.log(
+        serviceCommand({
+          action: positionals[1],
+          home,
+          config,
+          env,
+          user: values.user ?? false,
+          dryRun: values["dry-run"] ?? false,
+          ...(values["passphrase-file"] ? { passphraseFile: values["passphrase-file"] } : {}),
+        }),
+      );
       return 0;
     }
     case "doctor": {

@@ -6,8 +6,10 @@ export const agentEnvSchema = z.object({
   BOTMOX_AGENT_HOME: z.string().optional(),
   /** keychain (OS keychain, default) or file (AES-256-GCM file keyed by BOTMOX_VAULT_PASSPHRASE). */
   BOTMOX_VAULT: z.enum(["keychain", "file"]).default("keychain"),
-  /** Passphrase of the file vault; required with BOTMOX_VAULT=file. */
+  /** Passphrase of the file vault; required with BOTMOX_VAULT=file (or BOTMOX_VAULT_PASSPHRASE_FILE). */
   BOTMOX_VAULT_PASSPHRASE: z.string().optional(),
+  /** File whose first line is the passphrase: what services use, so no unit file holds it. */
+  BOTMOX_VAULT_PASSPHRASE_FILE: z.string().optional(),
   /** PEM file of the CA that signed the control plane's certificate (else the system store). */
   BOTMOX_CA_FILE: z.string().optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -21,8 +23,8 @@ export const agentEnvSchema = z.object({
   /** How long acknowledged results stay in the local journal. */
   BOTMOX_JOURNAL_RETENTION_DAYS: z.coerce.number().min(0).default(30),
 }).superRefine((env, ctx) => {
-  if (env.BOTMOX_VAULT === "file" && !env.BOTMOX_VAULT_PASSPHRASE) {
-    ctx.addIssue({ code: "custom", path: ["BOTMOX_VAULT_PASSPHRASE"], message: "is required when BOTMOX_VAULT=file" });
+  if (env.BOTMOX_VAULT === "file" && !env.BOTMOX_VAULT_PASSPHRASE && !env.BOTMOX_VAULT_PASSPHRASE_FILE) {
+    ctx.addIssue({ code: "custom", path: ["BOTMOX_VAULT_PASSPHRASE"], message: "is required when BOTMOX_VAULT=file (or set BOTMOX_VAULT_PASSPHRASE_FILE)" });
   }
 });
 

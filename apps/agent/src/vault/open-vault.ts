@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { FileVault } from "./file-vault.js";
 import { KeychainVault } from "./keychain-vault.js";
@@ -7,6 +8,16 @@ import { VaultError, type Vault } from "./vault.js";
 export function openVault(home: string, instanceId: string, env: Record<string, string | undefined> = process.env): Vault {
   const kind = env.BOTMOX_VAULT ?? "keychain";
   if (kind === "keychain") return new KeychainVault(instanceId);
-  if (kind === "file") return new FileVault(join(home, "vault.enc"), env.BOTMOX_VAULT_PASSPHRASE ?? "");
+  if (kind === "file") return new FileVault(join(home, "vault.enc"), passphrase(env));
   throw new VaultError("VAULT_UNAVAILABLE", `BOTMOX_VAULT must be "keychain" or "file", not "${kind}"`);
+}
+
+function passphrase(env: Record<string, string | undefined>): string {
+  if (env.BOTMOX_VAULT_PASSPHRASE) return env.BOTMOX_VAULT_PASSPHRASE;
+  if (!env.BOTMOX_VAULT_PASSPHRASE_FILE) return "";
+  try {
+    return readFileSync(env.BOTMOX_VAULT_PASSPHRASE_FILE, "utf8").split(/\r?\n/, 1)[0] ?? "";
+  } catch (err) {
+    throw new VaultError("VAULT_LOCKED", `Cannot read BOTMOX_VAULT_PASSPHRASE_FILE: ${(err as Error).message}`);
+  }
 }

@@ -1,0 +1,50 @@
+import { realpathSync } from "node:fs";
+import { resolve } from "node:path";
+import type { AgentConfig } from "../config/agent-config.js";
+import type { AgentEnv } from "../config/env.js";
+import { applyPlan } from "./apply.js";
+import { describePlan, installPlan, uninstallPlan } from "./plan.js";
+import type { ServiceSpec } from "./service-spec.js";
+
+/** The command line that starts this same agent: the single executable, or node plus this script. */
+export function selfCommand(): string[] {
+  const isSingleExecutable = !process.argv[1] || realpathSync(process.execPath) === realpathSync(resolve(process.argv[1]));
+  return isSingleExecutable ? [process.execPath] : [process.execPath, realpathSync(process.argv[1]!)];
+}
+
+export function serviceCommand(input: {
+  action: string | undefined;
+  home: string;
+  config: AgentConfig;
+  env: AgentEnv;
+  user: boolean;
+  dryRun: boolean;
+  passphraseFile?: string;
+}): string {
+  if (input.action === "install") {
+    if (!input.config.agent_id) throw new Error("Pair this agent first (botmox-agent pair --server URL --code CODE); a service of an unpaired agent would only fail");
+    const passphraseFile = input.passphraseFile ?? input.env.BOTMOX_VAULT_PASSPHRASE_FILE;
+    if (input.env.BOTMOX_VAULT === "file" && !passphraseFile) {
+      throw new Error("With BOTMOX_VAULT=file the service needs --passphrase-file FILE (readable only by the service account); the passphrase itself is never written into a service definition");
+    }
+    const spec: ServiceSpec = {
+      command: selfCommand(),
+      home: input.home,
+      vault: input.env.BOTMOX_VAULT,
+      user: input.user,
+      ...(passphraseFile ? { passphraseFile: resolve(passphraseFile) } : {}),
+      ...(process.env.USER && process.env.USER !== "root" ? { runAs: process.env.USER } : {}),
+    };
+    const plan = installPlan(spec);
+    if (input.dryRun) return describePlan(plan);
+    applyPlan(plan);
+    return `installed and started the ${plan.platform} service`;
+  }
+  if (input.action === "uninstall") {
+    const plan = uninstallPlan(input.user);
+    if (input.dryRun) return describePlan(plan);
+    applyPlan(plan, { ignoreCommandFailures: true });
+    return `removed the ${plan.platform} service`;
+  }
+  throw new Error('service needs "install" or "uninstall"');
+}

@@ -1,0 +1,78 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { launchdPlist } from "./launchd.js";
+import { describePlan, installPlan, uninstallPlan } from "./plan.js";
+import type { ServiceSpec } from "./service-spec.js";
+import { systemdUnit } from "./systemd.js";
+import { windowsServiceCommands } from "./windows.js";
+
+const dir = mkdtempSync(join(tmpdir(), "service-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const spec: ServiceSpec = {
+  command: [process.execPath, "/opt/bot mox/agent.js"],
+  home: "/var/lib/botmox-agent",
+  vault: "file",
+  passphraseFile: "/etc/botmox/passphrase",
+  user: false,
+  runAs: "botmox",
+};
+
+describe("systemd unit", () => {
+  test("passes systemd-analyze verify", () => {
+    const unit = join(dir, "botmox-agent.service");
+    // verify needs ExecStart's program to exist; the test's own node binary does.
+    writeFileSync(unit, systemdUnit({ ...spec, command: [process.execPath] }));
+    const verify = spawnSync("systemd-analyze", ["verify", unit], { encoding: "utf8" });
+    expect(verify.error).toBeUndefined();
+    expect(verify.stderr).toBe("");
+    expect(verify.status).toBe(0);
+  });
+
+  test("restarts on failure but not after a revocation, sandboxes everything but the home, holds no secret", () => {
+    const unit = systemdUnit(spec);
+    expect(unit).toContain(`ExecStart=${process.execPath} "/opt/bot mox/agent.js" run`);
+    expect(unit).toContain("Restart=on-failure");
+    expect(unit).toContain("RestartPreventExitStatus=3");
+    expect(unit).toContain("ProtectSystem=strict");
+    expect(unit).toContain("ReadWritePaths=/var/lib/botmox-agent");
+    expect(unit).toContain("User=botmox");
+    expect(unit).toContain("Environment=BOTMOX_VAULT_PASSPHRASE_FILE=/etc/botmox/passphrase");
+    expect(unit).not.toMatch(/BOTMOX_VAULT_PASSPHRASE=/);
+    expect(systemdUnit({ ...spec, user: true })).toContain("WantedBy=default.target");
+  });
+});
+
+describe("launchd and Windows", () => {
+  test("the plist runs the agent at load, keeps it alive after failures, and escapes XML", () => {
+    const plist = launchdPlist({ ...spec, home: "/Users/a&b/Bot-Mox" });
+    expect(plist).toContain("<string>io.botmox.agent</string>");
+    expect(plist).toContain("<string>/opt/bot mox/agent.js</string>\n    <string>run</string>");
+    expect(plist).toContain("<key>SuccessfulExit</key>\n    <false/>");
+    expect(plist).toContain("/Users/a&amp;b/Bot-Mox");
+    const check = spawnSync("python3", ["-c", "import plistlib,sys; plistlib.loads(sys.stdin.buffer.read())"], { input: plist });
+    expect(check.status).toBe(0);
+  });
+
+  test("sc.exe creates an auto-start service with restart actions and its environment", () => {
+    const commands = windowsServiceCommands({ ...spec, command: ["C:\\Program Files\\Bot-Mox\\botmox-agent.exe"], home: "C:\\ProgramData\\Bot-Mox" });
+    expect(commands[0]).toEqual(["sc.exe", "create", "botmox-agent", "binPath=", '"C:\\Program Files\\Bot-Mox\\botmox-agent.exe" "run"', "start=", "auto", "DisplayName=", "Bot-Mox Agent"]);
+    expect(commands.find((command) => command[1] === "failure")).toContain("restart/5000/restart/5000/restart/30000");
+    expect(commands.find((command) => command[0] === "reg.exe")?.join(" ")).toContain("BOTMOX_AGENT_HOME=C:\\ProgramData\\Bot-Mox");
+  });
+});
+
+describe("plans", () => {
+  test("each platform installs to its usual place and uninstall reverses it", () => {
+    expect(installPlan(spec, "linux").files[0]!.path).toBe("/etc/systemd/system/botmox-agent.service");
+    expect(installPlan({ ...spec, user: true }, "linux").commands[1]).toEqual(["systemctl", "--user", "enable", "--now", "botmox-agent"]);
+    expect(installPlan(spec, "darwin").files[0]!.path).toBe("/Library/LaunchDaemons/io.botmox.agent.plist");
+    expect(installPlan({ ...spec, user: true }, "darwin", 501).commands[0]).toEqual(["launchctl", "bootstrap", "gui/501", expect.stringContaining("LaunchAgents")]);
+    expect(uninstallPlan(false, "linux").remove).toEqual(["/etc/systemd/system/botmox-agent.service"]);
+    expect(() => installPlan(spec, "aix")).toThrow(/not supported/);
+    expect(describePlan(installPlan(spec, "linux"))).toContain("# would run: systemctl enable --now botmox-agent");
+  });
+});
