@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { CommandOutcome } from "@botmox/protocol";
+import { sqliteOptions } from "../native/native-addons.js";
 
 type Row = { id: string; status: string; result: string | null; error: string | null; started_at: number | null; finished_at: number | null };
 
@@ -19,7 +20,7 @@ export class Journal {
 
   constructor(file: string) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    this.db = new Database(file);
+    this.db = new Database(file, sqliteOptions() as Database.Options);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 5000");
