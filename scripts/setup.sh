@@ -16,7 +16,7 @@ done
 
 # Debian packages the test suite runs for real (see README "What the tests run").
 TEST_PACKAGES=(syncthing gnome-keyring dbus dbus-user-session libsecret-tools
-  postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl systemd)
+  postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl systemd docker-compose)
 
 missing=()
 need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }

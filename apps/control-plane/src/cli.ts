@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
 import { startControlPlane } from "./app.js";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { createPairingCode } from "./auth/pairing.js";
 import { generateApiKey } from "./auth/secrets.js";
 import { ConfigError, parseConfig } from "./config.js";
 import { createLogger } from "./logger.js";
@@ -13,6 +16,9 @@ const USAGE = `Usage: botmox-cp <command>
   migrate                                       create or upgrade the store's schema and exit
   tenants create --name NAME                    prints {"tenant_id": ...}
   api-keys create --tenant ID --role ROLE       prints {"api_key": ...} (shown once); ROLE is admin|operator|viewer
+  pairings create --tenant ID [--ttl-ms N]      prints {"code": ..., "expires_at": ...} for botmox-agent pair
+  bootstrap --out FILE [--name NAME]            first start of a dev stack: tenant, admin key and pairing code
+                                                written to FILE (mode 600); does nothing if FILE exists
 
 Environment: PORT (8080), HOST (127.0.0.1), BOTMOX_DATA_DIR (./.botmox/control-plane),
 DATA_BACKEND (sqlite|supabase), LOG_LEVEL (info), PUBLIC_URL, SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY.`;
@@ -29,7 +35,14 @@ async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { name: { type: "string" }, tenant: { type: "string" }, role: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: {
+      name: { type: "string" },
+      tenant: { type: "string" },
+      role: { type: "string" },
+      out: { type: "string" },
+      "ttl-ms": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
   });
   const command = positionals.join(" ");
   if (values.help || command === "" || command === "help") {
@@ -79,6 +92,39 @@ async function main(argv: string[]): Promise<number> {
         const key = generateApiKey();
         await store.createApiKey({ tenant_id: tenantId, role: role as Role, key_hash: key.hash, key_prefix: key.prefix });
         console.log(JSON.stringify({ api_key: key.key, tenant_id: tenantId, role }));
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
+    case "pairings create": {
+      const tenantId = flag(values, "tenant");
+      const ttlMs = values["ttl-ms"] ? Number(values["ttl-ms"]) : config.PAIRING_TTL_MS;
+      if (!Number.isSafeInteger(ttlMs) || ttlMs < 1_000) throw new UsageError("--ttl-ms must be a whole number of milliseconds, at least 1000");
+      const store = await openStore(config);
+      try {
+        if (!(await store.getTenant(tenantId))) throw new UsageError(`No tenant ${tenantId}`);
+        console.log(JSON.stringify(await createPairingCode(store, tenantId, ttlMs, "cli")));
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
+    case "bootstrap": {
+      const out = flag(values, "out");
+      if (existsSync(out)) {
+        console.log(JSON.stringify({ bootstrapped: false, reason: `${out} exists` }));
+        return 0;
+      }
+      const store = await openStore(config);
+      try {
+        const tenant = await store.createTenant(values.name ?? "Demo");
+        const key = generateApiKey();
+        await store.createApiKey({ tenant_id: tenant.id, role: "admin", key_hash: key.hash, key_prefix: key.prefix });
+        const pairing = await createPairingCode(store, tenant.id, 24 * 3_600_000, "bootstrap");
+        mkdirSync(dirname(out), { recursive: true });
+        writeFileSync(out, JSON.stringify({ tenant_id: tenant.id, api_key: key.key, pairing_code: pairing.code, expires_at: pairing.expires_at }, null, 2) + "\n", { mode: 0o600 });
+        console.log(JSON.stringify({ bootstrapped: true, tenant_id: tenant.id, file: out }));
       } finally {
         await store.close();
       }

@@ -2,7 +2,8 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { ApiError } from "../../errors/api-error.js";
 import { publicKeyFromBase64 } from "../../auth/agent-signature.js";
-import { generatePairingCode, isWellFormedPairingCode, normalizePairingCode, sha256Hex } from "../../auth/secrets.js";
+import { createPairingCode } from "../../auth/pairing.js";
+import { isWellFormedPairingCode, normalizePairingCode, sha256Hex } from "../../auth/secrets.js";
 import type { RouteContext } from "../context.js";
 import { parseInput } from "../validation.js";
 
@@ -17,12 +18,10 @@ const registerBody = z
 export function pairingRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.post("/api/v1/agents/pairings", async (request, reply) => {
     const principal = await ctx.auth.authenticate(request, "operator");
-    const code = generatePairingCode();
-    const expiresAt = Date.now() + ctx.config.PAIRING_TTL_MS;
-    await ctx.store.createPairing({ tenant_id: principal.tenant_id, code_hash: sha256Hex(code), expires_at: expiresAt, created_by: principal.actor });
+    const { code, expires_at } = await createPairingCode(ctx.store, principal.tenant_id, ctx.config.PAIRING_TTL_MS, principal.actor);
     const server = ctx.config.PUBLIC_URL ?? `${request.protocol}://${request.host}`;
     const pairingUri = `botmox://pair?server=${encodeURIComponent(server)}&code=${encodeURIComponent(code)}`;
-    return reply.code(201).send({ code, expires_at: new Date(expiresAt).toISOString(), pairing_uri: pairingUri, server });
+    return reply.code(201).send({ code, expires_at, pairing_uri: pairingUri, server });
   });
 
   app.post("/api/v1/agents/register", async (request, reply) => {
