@@ -43,12 +43,10 @@ fi
 
 $system_only && exit 0
 
-# Install when node_modules is absent or older than the lock file.
+# npm ci when node_modules is absent or older than the lock file.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm dependencies (better-sqlite3 compiles from source: about a minute)"
-  # npm install, not npm ci: the registry mirror lacks some other platforms' optional packages
-  # (rollup, esbuild), which npm ci's strict lock check counts as a mismatch.
-  npm install --no-audit --no-fund --loglevel=error
+  npm ci --no-audit --no-fund --loglevel=error
 fi
 
 echo "setup: building"
