@@ -86,7 +86,7 @@ export interface AgentHandle {
   agentId: string;
   env: Record<string, string | undefined>;
   child: Child | undefined;
-  cli(args: string[], extraEnv?: Record<string, string>): Promise<{ code: number | null; stdout: string; output: string }>;
+  cli(args: string[], extraEnv?: Record<string, string>, stdin?: string): Promise<{ code: number | null; stdout: string; output: string }>;
   /** Starts `botmox-agent run` and waits until it is connected. */
   start(extraEnv?: Record<string, string>, options?: { waitConnected?: boolean }): Promise<Child>;
   /** Every log line of every run of this agent so far. */
@@ -118,7 +118,7 @@ export async function pairAgent(cp: ControlPlaneHandle, tenant: TenantHandle, en
     agentId,
     env: fullEnv,
     child: undefined,
-    cli: (args, extraEnv = {}) => run(process.execPath, [AGENT_CLI, ...args], { ...fullEnv, ...extraEnv }),
+    cli: (args, extraEnv = {}, stdin) => run(process.execPath, [AGENT_CLI, ...args], { ...fullEnv, ...extraEnv }, stdin),
     async start(extraEnv = {}, options = {}) {
       const child = startChild(process.execPath, [AGENT_CLI, "run"], { ...fullEnv, ...extraEnv });
       runs.push(child);

@@ -12,6 +12,8 @@ import { Journal } from "./journal/journal.js";
 import { startAgent } from "./runtime/agent-runtime.js";
 import { isProcessAlive, readRunState } from "./runtime/state-file.js";
 import { serviceCommand } from "./service/service-command.js";
+import { targetsCommand } from "./cli/targets.js";
+import { Targets } from "./targets/targets.js";
 import { openVault } from "./vault/open-vault.js";
 import { AGENT_VERSION } from "./version.js";
 
@@ -21,6 +23,9 @@ const USAGE = `Usage: botmox-agent <command>
   run                             connect and execute commands (foreground, JSON logs; SIGTERM stops cleanly)
   status                          print this agent's state as JSON
   doctor                          check vault, server reachability, TLS and clock; exits 1 if something is broken
+  targets add syncthing NAME --url URL (--api-key-stdin | --from-config config.xml)
+  targets list | targets remove NAME
+                                  infrastructure this agent may drive; credentials go to the vault only
   service install [--user] [--dry-run] [--passphrase-file F]
                                   install and start as an OS service (systemd, launchd, Windows service)
   service uninstall [--user] [--dry-run]
@@ -42,6 +47,9 @@ async function main(argv: string[]): Promise<number> {
       user: { type: "boolean" },
       "dry-run": { type: "boolean" },
       "passphrase-file": { type: "string" },
+      url: { type: "string" },
+      "api-key-stdin": { type: "boolean" },
+      "from-config": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -109,6 +117,20 @@ async function main(argv: string[]): Promise<number> {
         ),
       );
       journal?.close();
+      return 0;
+    }
+    case "targets": {
+      const vault = openVault(home, config.instance_id, process.env);
+      saveAgentConfig(home, config);
+      const result = await targetsCommand(new Targets(home, vault), {
+        action: positionals[1],
+        kind: positionals[2],
+        name: positionals[3],
+        ...(values.url ? { url: values.url } : {}),
+        ...(values["api-key-stdin"] ? { apiKeyStdin: true } : {}),
+        ...(values["from-config"] ? { fromConfig: values["from-config"] } : {}),
+      });
+      console.log(JSON.stringify(result, null, 2));
       return 0;
     }
     case "service": {

@@ -10,3 +10,4 @@ export * from "./messages/server-to-agent.js";
 export * from "./auth/signature.js";
 export * from "./commands/validate.js";
 export * from "./ids.js";
+export * from "./commands/syncthing.js";

@@ -1,10 +1,13 @@
 import { commandNamespace, type CommandName } from "@botmox/protocol";
+import type { Targets } from "../targets/targets.js";
 import { agentHandlers } from "./agent/agent-handlers.js";
 import type { HandlerTable } from "./handler.js";
+import { syncthingHandlers } from "./syncthing/handlers.js";
 
-export function buildHandlerTable(): HandlerTable {
+export function buildHandlerTable(targets: Targets): HandlerTable {
   const table: HandlerTable = {
     ...agentHandlers(() => capabilitiesOf(table)),
+    ...syncthingHandlers(targets),
   };
   return table;
 }

@@ -5,6 +5,8 @@ import type { ServerToAgent } from "@botmox/protocol";
 import type { PairedConfig } from "../config/agent-config.js";
 import type { AgentEnv } from "../config/env.js";
 import { buildHandlerTable, capabilitiesOf } from "../executors/handler-table.js";
+import { Targets } from "../targets/targets.js";
+import { EventRelay } from "./event-relay.js";
 import { loadPrivateKey } from "../identity/keys.js";
 import { Journal } from "../journal/journal.js";
 import { SecretGuard } from "../tunnel/secret-guard.js";
@@ -26,13 +28,19 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
   if (!privateKeyBase64) throw new Error(`No private key in the vault (${vault.location}); pair this agent again`);
   const guard = new SecretGuard();
   guard.update(await vault.values());
+  // Targets added while running (botmox-agent targets add) bring new secrets to guard.
+  const guardRefresh = setInterval(() => {
+    vault.values().then((values) => guard.update(values), (err: unknown) => log.warn({ err: (err as Error).message }, "could not refresh the secret guard"));
+  }, 15_000);
+  guardRefresh.unref();
 
   const journal = new Journal(join(home, "journal.db"));
   const interrupted = journal.recoverInterrupted();
   if (interrupted > 0) log.warn({ count: interrupted }, "commands were interrupted by the last stop; reporting them failed");
   journal.prune(Date.now() - env.BOTMOX_JOURNAL_RETENTION_DAYS * 86_400_000);
 
-  const handlers = buildHandlerTable();
+  const targets = new Targets(home, vault);
+  const handlers = buildHandlerTable(targets);
   const startedAt = new Date().toISOString();
   const state = (connected: boolean, sessionId: string | null) =>
     writeRunState(home, { pid: process.pid, started_at: startedAt, connected, session_id: sessionId, changed_at: new Date().toISOString() });
@@ -56,6 +64,7 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
     backoffCapMs: env.BOTMOX_RECONNECT_CAP_MS,
     onConnected: (welcome) => {
       state(true, welcome.session_id);
+      events.flush();
       const resent = runner.resendUnacknowledged();
       if (resent > 0) log.info({ count: resent }, "resent results the control plane had not acknowledged");
     },
@@ -91,11 +100,15 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
     log,
     guard,
   );
+  const events = new EventRelay(targets, (event) => tunnel.send("event", event), log);
   tunnel.start();
+  events.start();
 
   return {
     fatal,
     async stop() {
+      clearInterval(guardRefresh);
+      await events.stop();
       await runner.shutdown(env.BOTMOX_SHUTDOWN_GRACE_MS);
       await waitForAcks(journal, 2_000);
       await tunnel.stop();

@@ -3,7 +3,8 @@ import type { CommandRecord } from "../store/types.js";
 export type BusEvent =
   | { type: "command.updated"; tenant_id: string; command: CommandRecord }
   | { type: "command.progress"; tenant_id: string; command_id: string; agent_id: string; message: string; percent?: number; at: number }
-  | { type: "agent.online" | "agent.offline" | "agent.revoked"; tenant_id: string; agent_id: string; at: number };
+  | { type: "agent.online" | "agent.offline" | "agent.revoked"; tenant_id: string; agent_id: string; at: number }
+  | { type: "agent.event"; tenant_id: string; agent_id: string; source: string; target: string; event_type: string; time: string; data: Record<string, unknown>; at: number };
 
 type Listener<T> = (value: T) => void;
 

@@ -171,6 +171,11 @@ export class AgentSession {
         return;
       case "command.result":
         return this.onResult(message.payload);
+      case "event": {
+        const { source, target, type, time, data } = message.payload;
+        this.deps.bus.publish({ type: "agent.event", tenant_id: this.tenantId, agent_id: this.agentId, source, target, event_type: type, time, data, at: Date.now() });
+        return;
+      }
     }
   }
 

@@ -51,6 +51,7 @@ export function eventJson(event: BusEvent) {
     case "command.updated":
       return { type: event.type, command: commandJson(event.command) };
     case "command.progress":
+    case "agent.event":
       return { ...event, tenant_id: undefined, at: iso(event.at) };
     default:
       return { type: event.type, agent_id: event.agent_id, at: iso(event.at) };

@@ -1,10 +1,12 @@
 import type { z } from "zod";
 import { agentCommands } from "./agent.js";
+import { syncthingCommands } from "./syncthing.js";
 import type { CommandSpec } from "./define.js";
 
 /** name → { params, result, defaultTimeoutMs, mutating }. A new command is one entry here plus one agent handler. */
 export const COMMANDS = {
   ...agentCommands,
+  ...syncthingCommands,
 } satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;

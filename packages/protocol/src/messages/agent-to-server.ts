@@ -24,6 +24,14 @@ export const AGENT_TO_SERVER = {
   }),
   /** Final outcome; repeated until the server acknowledges it with command.result.ack. */
   "command.result": commandOutcomeSchema,
+  /** Something changed on a target (SyncThing folder state, device connected…); relayed to SSE. */
+  event: z.object({
+    source: z.enum(["syncthing", "proxmox"]),
+    target: z.string().max(64),
+    type: z.string().max(100),
+    time: z.string().max(64),
+    data: z.record(z.string(), z.unknown()),
+  }),
 };
 
 export type AgentToServerType = keyof typeof AGENT_TO_SERVER;

@@ -1,0 +1,60 @@
+import { z } from "zod";
+import { loadAgentConfig, saveAgentConfig } from "../config/agent-config.js";
+import { ExecutorError } from "../executors/executor-error.js";
+import type { Vault } from "../vault/vault.js";
+
+export const syncthingTargetSchema = z.object({ kind: z.literal("syncthing"), url: z.url() });
+export const targetConfigSchema = z.discriminatedUnion("kind", [syncthingTargetSchema]);
+export type TargetConfig = z.infer<typeof targetConfigSchema>;
+export type TargetKind = TargetConfig["kind"];
+
+export const TARGET_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
+const secretName = (name: string) => `target.${name}.secret`;
+
+/**
+ * The infrastructure endpoints this agent may touch, by name. Connection details live in
+ * config.json; each target's credential lives only in the vault. Re-read on every use, so
+ * `botmox-agent targets add` takes effect in a running agent without a restart.
+ */
+export class Targets {
+  constructor(
+    private readonly home: string,
+    private readonly vault: Vault,
+  ) {}
+
+  list(): Array<{ name: string } & TargetConfig> {
+    const { targets } = loadAgentConfig(this.home);
+    return Object.entries(targets).flatMap(([name, raw]) => {
+      const parsed = targetConfigSchema.safeParse(raw);
+      return parsed.success ? [{ name, ...parsed.data }] : [];
+    });
+  }
+
+  async resolve<K extends TargetKind>(name: string, kind: K): Promise<{ config: Extract<TargetConfig, { kind: K }>; secret: string }> {
+    const target = this.list().find((entry) => entry.name === name);
+    if (!target || target.kind !== kind) {
+      const known = this.list().filter((entry) => entry.kind === kind).map((entry) => entry.name);
+      throw new ExecutorError("TARGET_NOT_FOUND", `No ${kind} target named "${name}" on this agent`, { known });
+    }
+    const secret = await this.vault.get(secretName(name));
+    if (!secret) throw new ExecutorError("TARGET_NOT_FOUND", `The credential of target "${name}" is missing from the vault; add the target again`);
+    const { name: _name, ...config } = target;
+    return { config: config as Extract<TargetConfig, { kind: K }>, secret };
+  }
+
+  async add(name: string, config: TargetConfig, secret: string): Promise<void> {
+    if (!TARGET_NAME.test(name)) throw new Error(`Target name "${name}" must be letters, digits, - and _ (up to 63)`);
+    await this.vault.set(secretName(name), secret);
+    const agentConfig = loadAgentConfig(this.home);
+    saveAgentConfig(this.home, { ...agentConfig, targets: { ...agentConfig.targets, [name]: targetConfigSchema.parse(config) } });
+  }
+
+  async remove(name: string): Promise<boolean> {
+    const agentConfig = loadAgentConfig(this.home);
+    const existed = name in agentConfig.targets;
+    const { [name]: _removed, ...rest } = agentConfig.targets;
+    saveAgentConfig(this.home, { ...agentConfig, targets: rest });
+    const hadSecret = await this.vault.delete(secretName(name));
+    return existed || hadSecret;
+  }
+}

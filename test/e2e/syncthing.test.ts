@@ -1,0 +1,120 @@
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { pairAgent, startControlPlane, type AgentHandle, type TenantHandle } from "../support/botmox.js";
+import { openEventStream } from "../support/sse.js";
+import { startSyncthing } from "../support/syncthing.js";
+
+const sha = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
+function commander(tenant: TenantHandle, agent: AgentHandle) {
+  return async (name: string, params: Record<string, unknown>) => {
+    const response = await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands?wait=60`, { name, params });
+    return response.body as { status: string; result: any; error: { code: string; message: string } | null };
+  };
+}
+
+describe("SyncThing through the control plane (real SyncThing 1.19.2)", () => {
+  test("wire two devices, share a folder, sync a file; accept a third device; events reach SSE", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    await using a = await startSyncthing("a");
+    await using b = await startSyncthing("b");
+    await using c = await startSyncthing("c");
+    for (const [name, st] of [["alpha", a], ["beta", b]] as const) {
+      const added = await agent.cli(["targets", "add", "syncthing", name, "--url", st.apiUrl, "--api-key-stdin"], {}, `${st.apiKey}\n`);
+      expect(added.code, added.output).toBe(0);
+      expect(JSON.parse(added.stdout).device_id).toBe(st.deviceId);
+    }
+    expect(JSON.parse((await agent.cli(["targets", "list"])).stdout).targets.map((t: { name: string }) => t.name)).toEqual(["alpha", "beta"]);
+    await agent.start();
+    const run = commander(tenant, agent);
+    const sse = await openEventStream(`${cp.url}/api/v1/events?types=agent.event`, tenant.keys.viewer);
+
+    const status = await run("syncthing.status", { target: "alpha" });
+    expect(status).toMatchObject({ status: "succeeded", result: { device_id: a.deviceId, version: expect.stringContaining("v1.19") } });
+
+    expect((await run("syncthing.device.add", { target: "alpha", device_id: b.deviceId, name: "beta", addresses: [b.syncAddress] })).status).toBe("succeeded");
+    expect((await run("syncthing.device.add", { target: "beta", device_id: a.deviceId, name: "alpha", addresses: [a.syncAddress] })).status).toBe("succeeded");
+    const folderA = join(a.dataDir, "bots");
+    const folderB = join(b.dataDir, "bots");
+    mkdirSync(folderA, { recursive: true });
+    const added = await run("syncthing.folder.add", { target: "alpha", id: "bots", label: "Bot files", path: folderA, devices: [b.deviceId] });
+    expect(added).toMatchObject({ status: "succeeded", result: { folder: { id: "bots", label: "Bot files" } } });
+    expect((await run("syncthing.folder.add", { target: "beta", id: "bots", path: folderB })).status).toBe("succeeded");
+    expect((await run("syncthing.folder.share", { target: "beta", folder: "bots", device_id: a.deviceId })).result.devices).toContain(a.deviceId);
+
+    const content = randomBytes(256 * 1024);
+    writeFileSync(join(folderA, "profile.bin"), content);
+    expect((await run("syncthing.folder.rescan", { target: "alpha", folder: "bots" })).status).toBe("succeeded");
+    await until("the file on beta", async () => (existsSync(join(folderB, "profile.bin")) && sha(join(folderB, "profile.bin")) === sha(join(folderA, "profile.bin")) ? true : undefined));
+    const completion = await until("completion 100%", async () => {
+      const result = await run("syncthing.folder.completion", { target: "alpha", folder: "bots", device_id: b.deviceId });
+      return result.result?.completion === 100 ? result : undefined;
+    });
+    expect(completion.status).toBe("succeeded");
+    expect((await run("syncthing.folder.status", { target: "beta", folder: "bots" })).result).toMatchObject({ state: expect.any(String), globalFiles: 1 });
+    await sse.waitFor((e) => e.data.source === "syncthing" && ["StateChanged", "FolderSummary", "FolderCompletion"].includes(e.data.event_type) && JSON.stringify(e.data.data).includes("bots"));
+    await sse.waitFor((e) => e.data.event_type === "DeviceConnected");
+
+    // A third device knocks on alpha's door and is accepted through the control plane.
+    await fetch(`${c.apiUrl}/rest/config/devices`, { method: "POST", headers: { "X-API-Key": c.apiKey }, body: JSON.stringify({ deviceID: a.deviceId, addresses: [a.syncAddress] }) });
+    const pending = await until("c pending on alpha", async () => {
+      const result = await run("syncthing.pending.list", { target: "alpha" });
+      return c.deviceId in (result.result?.devices ?? {}) ? result : undefined;
+    });
+    expect(pending.status).toBe("succeeded");
+    expect((await run("syncthing.pending.accept", { target: "alpha", device_id: c.deviceId, name: "gamma" })).result).toMatchObject({ accepted: "device" });
+    const devices = (await run("syncthing.devices.list", { target: "alpha" })).result.devices.map((d: { deviceID: string }) => d.deviceID);
+    expect(devices).toEqual(expect.arrayContaining([a.deviceId, b.deviceId, c.deviceId]));
+
+    const paused = await run("syncthing.folder.pause", { target: "alpha", folder: "bots" });
+    expect(paused.result).toEqual({ folder: "bots", paused: true });
+    expect((await run("syncthing.folder.resume", { target: "alpha", folder: "bots" })).result.paused).toBe(false);
+    expect((await run("syncthing.device.pause", { target: "alpha", device_id: c.deviceId })).result.paused).toBe(true);
+    expect((await run("syncthing.device.remove", { target: "alpha", device_id: c.deviceId })).status).toBe("succeeded");
+    sse.close();
+  });
+
+  test("errors an operator can act on: ST_NOT_FOUND, ST_INVALID_PARAMS, ST_AUTH, ST_UNREACHABLE and recovery", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    await using st = await startSyncthing("solo");
+    expect((await agent.cli(["targets", "add", "syncthing", "solo", "--from-config", st.configPath])).code).toBe(0);
+    const wrongKey = await agent.cli(["targets", "add", "syncthing", "bad", "--url", st.apiUrl, "--api-key-stdin"], {}, "not-the-key\n");
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.output).toContain("SyncThing refused the API key");
+    await agent.start();
+    const run = commander(tenant, agent);
+
+    expect((await run("syncthing.folder.status", { target: "solo", folder: "nope" })).error).toMatchObject({ code: "ST_NOT_FOUND" });
+    expect((await run("syncthing.device.add", { target: "solo", device_id: "NOT-A-DEVICE" })).error).toMatchObject({ code: "ST_INVALID_PARAMS" });
+    expect((await run("syncthing.status", { target: "missing" })).error).toMatchObject({ code: "TARGET_NOT_FOUND" });
+
+    await st.stop();
+    expect((await run("syncthing.status", { target: "solo" })).error).toMatchObject({ code: "ST_UNREACHABLE" });
+    await st.start();
+    expect((await run("syncthing.status", { target: "solo" })).status).toBe("succeeded");
+
+    // The key is rotated in SyncThing: the agent's stored key is now refused.
+    await fetch(`${st.apiUrl}/rest/config/gui`, { method: "PATCH", headers: { "X-API-Key": st.apiKey }, body: JSON.stringify({ apiKey: "rotated-key-0123456789" }) });
+    const refused = await until("the old key refused", async () => {
+      const result = await run("syncthing.status", { target: "solo" });
+      return result.status === "failed" ? result : undefined;
+    });
+    expect(refused.error).toMatchObject({ code: "ST_AUTH" });
+  });
+});
