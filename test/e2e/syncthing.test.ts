@@ -118,3 +118,36 @@ describe("SyncThing through the control plane (real SyncThing 1.19.2)", () => {
     expect(refused.error).toMatchObject({ code: "ST_AUTH" });
   });
 });
+
+describe("SyncThing event stream", () => {
+  test("after a SyncThing restart the agent resumes following without replaying old events", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    await using st = await startSyncthing("events");
+    expect((await agent.cli(["targets", "add", "syncthing", "main", "--from-config", st.configPath])).code).toBe(0);
+    // Old history the agent must not flood the control plane with.
+    mkdirSync(join(st.dataDir, "old"), { recursive: true });
+    await fetch(`${st.apiUrl}/rest/config/folders`, { method: "POST", headers: { "X-API-Key": st.apiKey }, body: JSON.stringify({ id: "old", path: join(st.dataDir, "old") }) });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+
+    const sse = await openEventStream(`${cp.url}/api/v1/events?types=agent.event`, tenant.keys.viewer);
+    await agent.start();
+    const run = commander(tenant, agent);
+    mkdirSync(join(st.dataDir, "fresh"), { recursive: true });
+    expect((await run("syncthing.folder.add", { target: "main", id: "fresh", path: join(st.dataDir, "fresh") })).status).toBe("succeeded");
+    await sse.waitFor((e) => JSON.stringify(e.data.data).includes('"fresh"'));
+    expect(sse.events.some((e) => JSON.stringify(e.data.data).includes('"folder":"old"'))).toBe(false);
+
+    await st.stop();
+    await st.start();
+    await sse.waitFor((e) => e.data.event_type === "SyncthingRestarted", 60_000);
+    const afterRestart = sse.events.length;
+    mkdirSync(join(st.dataDir, "later"), { recursive: true });
+    expect((await run("syncthing.folder.add", { target: "main", id: "later", path: join(st.dataDir, "later") })).status).toBe("succeeded");
+    await sse.waitFor((e) => JSON.stringify(e.data.data).includes('"later"'), 60_000);
+    // Only what happened after the restart came through, not the new instance's start-up backlog replayed from id 1.
+    expect(sse.events.slice(afterRestart).length).toBeLessThan(20);
+    sse.close();
+  });
+});

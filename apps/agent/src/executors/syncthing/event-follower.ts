@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { SyncthingClient } from "./client.js";
 
 export const FORWARDED_EVENTS = ["StateChanged", "FolderSummary", "FolderCompletion", "DeviceConnected", "DeviceDisconnected"] as const;
+const FORWARDED = new Set<string>(FORWARDED_EVENTS);
 
 export interface TargetEvent {
   type: string;
@@ -62,7 +63,8 @@ export class SyncthingEventFollower {
         failures = 0;
         for (;;) {
           const events = await st.request<RawEvent[]>("GET", "/rest/events", {
-            query: { since: String(lastId), timeout: String(this.pollTimeoutS), events: FORWARDED_EVENTS.join(",") },
+            // Filtered client-side: 1.19's server-side `events=` mask silently drops events here.
+            query: { since: String(lastId), timeout: String(this.pollTimeoutS) },
             signal,
             timeoutMs: (this.pollTimeoutS + 15) * 1000,
           });
@@ -70,6 +72,7 @@ export class SyncthingEventFollower {
           for (const event of events) {
             if (event.id <= lastId) continue;
             lastId = event.id;
+            if (!FORWARDED.has(event.type)) continue;
             this.emit({ type: event.type, time: event.time, data: (event.data ?? {}) as Record<string, unknown> });
           }
         }
