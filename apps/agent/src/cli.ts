@@ -23,6 +23,7 @@ const USAGE = `Usage: botmox-agent <command>
   run                             connect and execute commands (foreground, JSON logs; SIGTERM stops cleanly)
   status                          print this agent's state as JSON
   doctor                          check vault, server reachability, TLS and clock; exits 1 if something is broken
+  targets add proxmox NAME --url https://HOST:8006 --token-id USER@REALM!TOKENID (--fingerprint SHA256 | --ca FILE) [--secret-stdin]
   targets add syncthing NAME --url URL (--api-key-stdin | --from-config config.xml)
   targets list | targets remove NAME
                                   infrastructure this agent may drive; credentials go to the vault only
@@ -50,6 +51,10 @@ async function main(argv: string[]): Promise<number> {
       url: { type: "string" },
       "api-key-stdin": { type: "boolean" },
       "from-config": { type: "string" },
+      "token-id": { type: "string" },
+      fingerprint: { type: "string" },
+      ca: { type: "string" },
+      "secret-stdin": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -129,6 +134,10 @@ async function main(argv: string[]): Promise<number> {
         ...(values.url ? { url: values.url } : {}),
         ...(values["api-key-stdin"] ? { apiKeyStdin: true } : {}),
         ...(values["from-config"] ? { fromConfig: values["from-config"] } : {}),
+        ...(values["token-id"] ? { tokenId: values["token-id"] } : {}),
+        ...(values.fingerprint ? { fingerprint: values.fingerprint } : {}),
+        ...(values.ca ? { caFile: values.ca } : {}),
+        ...(values["secret-stdin"] ? { secretStdin: true } : {}),
       });
       console.log(JSON.stringify(result, null, 2));
       return 0;

@@ -11,3 +11,4 @@ export * from "./auth/signature.js";
 export * from "./commands/validate.js";
 export * from "./ids.js";
 export * from "./commands/syncthing.js";
+export * from "./commands/proxmox.js";

@@ -1,4 +1,8 @@
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { ProxmoxClient } from "../executors/proxmox/client.js";
+import { normalizeFingerprint, probeFingerprint } from "../executors/proxmox/tls.js";
+import { promptHidden } from "./secret-prompt.js";
 import { SyncthingClient } from "../executors/syncthing/client.js";
 import { readSyncthingConfig } from "../executors/syncthing/config-file.js";
 import type { Targets } from "../targets/targets.js";
@@ -10,6 +14,10 @@ export interface TargetsArgs {
   url?: string;
   apiKeyStdin?: boolean;
   fromConfig?: string;
+  tokenId?: string;
+  fingerprint?: string;
+  caFile?: string;
+  secretStdin?: boolean;
 }
 
 /** `botmox-agent targets add|list|remove`: credentials go to the vault, never to config or output. */
@@ -24,7 +32,8 @@ export async function targetsCommand(targets: Targets, args: TargetsArgs, readSt
       return { removed: name };
     }
     case "add": {
-      if (args.kind !== "syncthing") throw new Error(`targets add needs a kind: syncthing (got "${args.kind ?? ""}")`);
+      if (args.kind === "proxmox") return addProxmox(targets, args, readStdin);
+      if (args.kind !== "syncthing") throw new Error(`targets add needs a kind: proxmox or syncthing (got "${args.kind ?? ""}")`);
       if (!args.name) throw new Error("targets add syncthing needs a NAME");
       let url = args.url;
       let apiKey: string | undefined;
@@ -44,5 +53,41 @@ export async function targetsCommand(targets: Targets, args: TargetsArgs, readSt
     }
     default:
       throw new Error('targets needs "add", "list" or "remove"');
+  }
+}
+
+async function addProxmox(targets: Targets, args: TargetsArgs, readStdin: () => string): Promise<unknown> {
+  if (!args.name) throw new Error("targets add proxmox needs a NAME");
+  if (!args.url) throw new Error("targets add proxmox needs --url https://HOST:8006");
+  if (!args.tokenId) throw new Error("targets add proxmox needs --token-id USER@REALM!TOKENID");
+  if (args.fingerprint && args.caFile) throw new Error("Give --fingerprint or --ca, not both");
+  if (!args.fingerprint && !args.caFile) {
+    // TLS verification is never switched off: show what the server presents and how to pin it.
+    const presented = await probeFingerprint(args.url);
+    throw new Error(
+      `${args.url} presents a certificate this agent cannot verify (Proxmox ships self-signed ones).\n` +
+        `Its SHA-256 fingerprint is ${presented}\n` +
+        `Compare it with the one in the Proxmox UI (node → System → Certificates), then pin it:\n` +
+        `  botmox-agent targets add proxmox ${args.name} --url ${args.url} --token-id '${args.tokenId}' --fingerprint ${presented}\n` +
+        `or trust your own CA with --ca FILE.`,
+    );
+  }
+  const secret = args.secretStdin ? readStdin().split(/\r?\n/, 1)[0]?.trim() : await promptHidden(`API token secret for ${args.tokenId}: `);
+  if (!secret) throw new Error("The API token secret is empty");
+  const caFile = args.caFile ? resolve(args.caFile) : undefined;
+  const client = new ProxmoxClient({
+    url: args.url,
+    tokenId: args.tokenId,
+    secret,
+    ...(args.fingerprint ? { fingerprint: args.fingerprint } : {}),
+    ...(caFile ? { caPem: readFileSync(caFile, "utf8") } : {}),
+  });
+  try {
+    // Prove TLS and the token before storing anything.
+    const version = await client.call<{ version: string }>("GET", "version");
+    await targets.add(args.name, { kind: "proxmox", url: args.url, token_id: args.tokenId, ...(args.fingerprint ? { fingerprint: normalizeFingerprint(args.fingerprint) } : {}), ...(caFile ? { ca_file: caFile } : {}) }, secret);
+    return { added: args.name, kind: "proxmox", url: args.url, token_id: args.tokenId, version: version.version };
+  } finally {
+    client.close();
   }
 }

@@ -4,7 +4,15 @@ import { ExecutorError } from "../executors/executor-error.js";
 import type { Vault } from "../vault/vault.js";
 
 export const syncthingTargetSchema = z.object({ kind: z.literal("syncthing"), url: z.url() });
-export const targetConfigSchema = z.discriminatedUnion("kind", [syncthingTargetSchema]);
+export const proxmoxTargetSchema = z.object({
+  kind: z.literal("proxmox"),
+  url: z.url(),
+  /** USER@REALM!TOKENID; the token secret is in the vault. */
+  token_id: z.string().regex(/^[^@!\s]+@[^@!\s]+![A-Za-z0-9._-]+$/, "USER@REALM!TOKENID"),
+  fingerprint: z.string().optional(),
+  ca_file: z.string().optional(),
+});
+export const targetConfigSchema = z.discriminatedUnion("kind", [syncthingTargetSchema, proxmoxTargetSchema]);
 export type TargetConfig = z.infer<typeof targetConfigSchema>;
 export type TargetKind = TargetConfig["kind"];
 

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { agentCommands } from "./agent.js";
+import { proxmoxCommands } from "./proxmox.js";
 import { syncthingCommands } from "./syncthing.js";
 import type { CommandSpec } from "./define.js";
 
@@ -7,6 +8,7 @@ import type { CommandSpec } from "./define.js";
 export const COMMANDS = {
   ...agentCommands,
   ...syncthingCommands,
+  ...proxmoxCommands,
 } satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;

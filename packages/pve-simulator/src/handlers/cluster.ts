@@ -15,7 +15,7 @@ export function vmSummary(vm: Vm) {
   };
 }
 
-const visibleVms = (ctx: HandlerContext) => [...ctx.state.vms.values()].filter((vm) => ctx.grant.privileges === "*" || ctx.grant.privileges.includes("VM.Audit"));
+const visibleVms = (ctx: HandlerContext) => (ctx.grant.privileges === "*" || ctx.grant.privileges.includes("VM.Audit") ? [...ctx.state.vms.values()] : []);
 
 export const clusterHandlers: Record<string, Handler> = {
   "GET /version": () => ({ version: "9.0.3", release: "9.0", repoid: "a2f5b1c0" }),

@@ -1,0 +1,138 @@
+import { Agent, request } from "node:https";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ExecutorError } from "../executor-error.js";
+import { pveError, unreachable } from "./errors.js";
+import { Semaphore } from "./semaphore.js";
+import { PinnedAgent } from "./tls.js";
+
+export interface ProxmoxClientOptions {
+  url: string;
+  tokenId: string;
+  secret: string;
+  /** Trust exactly this leaf certificate (SHA-256). */
+  fingerprint?: string;
+  /** Or trust certificates signed by this CA. */
+  caPem?: string;
+  maxInFlight?: number;
+  requestTimeoutMs?: number;
+}
+
+type Params = Record<string, string | number | boolean | undefined>;
+export interface TaskOutcome {
+  upid: string;
+  exitstatus: string;
+  duration_ms: number;
+}
+
+const TASK_POLL_MS = 250;
+
+/** Proxmox VE API over HTTPS with an API token; TLS is verified by CA or by pinned fingerprint, never off. */
+export class ProxmoxClient {
+  private readonly agent: Agent;
+  private readonly base: URL;
+  private readonly limit: Semaphore;
+
+  constructor(private readonly options: ProxmoxClientOptions) {
+    if (!options.fingerprint && !options.caPem) throw new ExecutorError("PVE_TLS_MISMATCH", "A Proxmox target needs a pinned fingerprint or a CA file");
+    this.base = new URL("/api2/json/", options.url);
+    this.agent = options.fingerprint ? new PinnedAgent(options.fingerprint) : new Agent({ keepAlive: true, ca: options.caPem! });
+    this.limit = new Semaphore(options.maxInFlight ?? 8);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  call<T = unknown>(method: "GET" | "POST" | "PUT" | "DELETE", path: string, params: Params = {}, signal?: AbortSignal): Promise<T> {
+    return this.limit.run(() => this.send<T>(method, path, params, signal));
+  }
+
+  /** Retries lock contention and unreachability with backoff and jitter until the signal ends it. */
+  async retrying<T>(operation: () => Promise<T>, signal: AbortSignal, onRetry?: (error: ExecutorError, attempt: number) => void): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await operation();
+      } catch (err) {
+        if (!(err instanceof ExecutorError) || !err.retryable || signal.aborted) throw err;
+        onRetry?.(err, attempt);
+        const ceiling = Math.min(5_000, 100 * 2 ** attempt);
+        await sleep(ceiling / 2 + Math.random() * (ceiling / 2), undefined, { signal }).catch(() => {
+          throw err; // the command's time ran out while waiting: report the last real error
+        });
+      }
+    }
+  }
+
+  /** Polls a task until it stops; exitstatus OK is success, anything else PVE_TASK_FAILED with the log tail. */
+  async waitForTask(node: string, upid: string, signal: AbortSignal, progress?: (message: string) => void): Promise<TaskOutcome> {
+    const started = Date.now();
+    const path = `nodes/${encodeURIComponent(node)}/tasks/${encodeURIComponent(upid)}`;
+    let lastReport = 0;
+    for (;;) {
+      const status = await this.retrying(() => this.call<{ status: string; exitstatus?: string; type: string }>("GET", `${path}/status`, {}, signal), signal);
+      if (status.status === "stopped") {
+        const exitstatus = status.exitstatus ?? "unknown";
+        const duration_ms = Date.now() - started;
+        if (exitstatus === "OK") return { upid, exitstatus, duration_ms };
+        const log = await this.call<Array<{ n: number; t: string }>>("GET", `${path}/log`, { start: 0, limit: 5000 }, signal).catch(() => []);
+        const tail = log.slice(-20).map((line) => line.t);
+        const locked = /is locked|can't lock file/i.test(exitstatus);
+        throw new ExecutorError(locked ? "PVE_LOCKED" : "PVE_TASK_FAILED", `Proxmox task ${status.type} failed: ${exitstatus}`, { upid, exitstatus, log_tail: tail }, locked);
+      }
+      if (progress && Date.now() - lastReport >= 1_000) {
+        lastReport = Date.now();
+        progress(`waiting for ${status.type} task (${Math.round((Date.now() - started) / 1000)} s)`);
+      }
+      await sleep(TASK_POLL_MS, undefined, { signal });
+    }
+  }
+
+  private send<T>(method: string, path: string, params: Params, signal?: AbortSignal): Promise<T> {
+    const url = new URL(path.replace(/^\//, ""), this.base);
+    const defined = Object.entries(params).filter(([, value]) => value !== undefined) as Array<[string, string | number | boolean]>;
+    const form = new URLSearchParams(defined.map(([key, value]): [string, string] => [key, typeof value === "boolean" ? (value ? "1" : "0") : String(value)]));
+    const hasBody = method === "POST" || method === "PUT";
+    if (!hasBody) form.forEach((value, key) => url.searchParams.set(key, value));
+    const body = hasBody ? form.toString() : undefined;
+    const described = `${method} ${url.pathname}`;
+    return new Promise<T>((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method,
+          agent: this.agent,
+          timeout: this.options.requestTimeoutMs ?? 30_000,
+          headers: {
+            authorization: `PVEAPIToken=${this.options.tokenId}=${this.options.secret}`,
+            ...(body !== undefined ? { "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body) } : {}),
+          },
+          ...(signal ? { signal } : {}),
+        },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => (text += chunk));
+          res.on("end", () => {
+            let json: { data?: unknown; errors?: Record<string, string>; message?: string } = {};
+            try {
+              json = text ? JSON.parse(text) : {};
+            } catch {
+              /* PVE sometimes answers errors as plain text */
+            }
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) return resolve(json.data as T);
+            const message = (json.message ?? res.statusMessage ?? `HTTP ${status}`).trim();
+            reject(pveError(status, message, json.errors, described));
+          });
+        },
+      );
+      req.on("timeout", () => req.destroy(Object.assign(new Error("request timed out"), { code: "ETIMEDOUT" })));
+      req.on("error", (err) => {
+        if (err instanceof ExecutorError) return reject(err);
+        if (signal?.aborted) return reject(err);
+        reject(unreachable(this.options.url, err));
+      });
+      req.end(body);
+    });
+  }
+}

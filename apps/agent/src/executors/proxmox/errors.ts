@@ -1,0 +1,21 @@
+import { ExecutorError } from "../executor-error.js";
+
+/** PVE answers with a status, a message (status line and body) and, for 400, per-parameter errors. */
+export function pveError(status: number, message: string, errors: Record<string, string> | undefined, request: string): ExecutorError {
+  const details = { status, message, request, ...(errors ? { errors } : {}) };
+  if (status === 401) return new ExecutorError("PVE_AUTH", `Proxmox refused the API token: ${message}`, details);
+  if (status === 403) {
+    const permission = /\(([^,]+), ([^)]+)\)/.exec(message);
+    return new ExecutorError("PVE_FORBIDDEN", `Proxmox: ${message}`, { ...details, ...(permission ? { path: permission[1], privilege: permission[2] } : {}) });
+  }
+  if (status === 400) return new ExecutorError("PVE_INVALID_PARAMS", `Proxmox: ${message}${errors ? ` ${Object.entries(errors).map(([k, v]) => `${k}: ${v}`).join("; ")}` : ""}`, details);
+  if (/is locked|can't lock file|got timeout/i.test(message)) return new ExecutorError("PVE_LOCKED", `Proxmox: ${message}`, details, true);
+  if (/does not exist|no such (node|vm|snapshot)|not found/i.test(message)) return new ExecutorError("PVE_NOT_FOUND", `Proxmox: ${message}`, details);
+  if (/already (running|exists)|config file already exists/i.test(message)) return new ExecutorError("PVE_CONFLICT", `Proxmox: ${message}`, details);
+  return new ExecutorError("PVE_ERROR", `Proxmox answered ${status}: ${message}`, details, status >= 500 && status !== 501);
+}
+
+export function unreachable(url: string, err: Error): ExecutorError {
+  const code = (err as NodeJS.ErrnoException).code;
+  return new ExecutorError("PVE_UNREACHABLE", `Proxmox at ${url} is not reachable: ${code ?? err.message}`, { url, code }, true);
+}

@@ -1,0 +1,140 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { Targets } from "../../targets/targets.js";
+import type { CommandContext } from "../command-context.js";
+import { ExecutorError } from "../executor-error.js";
+import type { HandlerTable } from "../handler.js";
+import { ProxmoxClient } from "./client.js";
+import { KeyedMutex } from "./semaphore.js";
+
+type ProxmoxHandlers = { [N in keyof HandlerTable as N extends `proxmox.${string}` ? N : never]: HandlerTable[N] };
+type Json = Record<string, unknown>;
+type VmRef = { target: string; node: string; vmid: number };
+
+const enc = encodeURIComponent;
+const vmPath = (p: { node: string; vmid: number }) => `nodes/${enc(p.node)}/qemu/${p.vmid}`;
+
+/** Every proxmox.* command. Commands on one VM run one at a time; each target bounds its calls in flight. */
+export function proxmoxHandlers(targets: Targets): ProxmoxHandlers {
+  const clients = new Map<string, { key: string; client: ProxmoxClient }>();
+  const vmLocks = new KeyedMutex();
+
+  const clientFor = async (target: string): Promise<ProxmoxClient> => {
+    const { config, secret } = await targets.resolve(target, "proxmox");
+    const caPem = config.ca_file ? readFileSync(config.ca_file, "utf8") : undefined;
+    const key = createHash("sha256").update(JSON.stringify([config, secret, caPem])).digest("hex");
+    const cached = clients.get(target);
+    if (cached?.key === key) return cached.client;
+    cached?.client.close();
+    const client = new ProxmoxClient({ url: config.url, tokenId: config.token_id, secret, ...(config.fingerprint ? { fingerprint: config.fingerprint } : {}), ...(caPem ? { caPem } : {}) });
+    clients.set(target, { key, client });
+    return client;
+  };
+
+  /** Starts a task (retrying locks) and, unless told not to, waits for it. */
+  const runTask = async (
+    p: VmRef & { wait?: boolean },
+    ctx: CommandContext,
+    start: (pve: ProxmoxClient) => Promise<string>,
+    extra: Json = {},
+  ): Promise<{ upid: string } & Json> => {
+    const pve = await clientFor(p.target);
+    return vmLocks.run(`${p.target}/${p.vmid}`, async () => {
+      const onRetry = (error: { code: string; message: string }, attempt: number) => ctx.progress(`${error.code}: ${error.message}; retrying (attempt ${attempt + 2})`);
+      const outcome = await pve.retrying(
+        async () => {
+          const upid = await start(pve);
+          if (p.wait === false) return { upid };
+          return pve.waitForTask(p.node, upid, ctx.signal, (message) => ctx.progress(message));
+        },
+        ctx.signal,
+        onRetry,
+      );
+      return { ...outcome, ...extra };
+    });
+  };
+
+  const power = (action: string) => (p: VmRef & { wait: boolean }, ctx: CommandContext) =>
+    runTask(p, ctx, (pve) => pve.call<string>("POST", `${vmPath(p)}/status/${action}`, {}, ctx.signal), { vmid: p.vmid, node: p.node });
+
+  const read = async <T>(target: string, ctx: CommandContext, path: string, params: Record<string, string | number | undefined> = {}) => {
+    const pve = await clientFor(target);
+    return pve.retrying(() => pve.call<T>("GET", path, params, ctx.signal), ctx.signal);
+  };
+
+  return {
+    "proxmox.version": ({ target }, ctx) => read<Json>(target, ctx, "version"),
+    "proxmox.nodes.list": async ({ target }, ctx) => ({ nodes: await read<Json[]>(target, ctx, "nodes") }),
+    "proxmox.cluster.resources": async ({ target, type }, ctx) => ({ resources: await read<Json[]>(target, ctx, "cluster/resources", { type }) }),
+    "proxmox.cluster.nextid": async ({ target }, ctx) => ({ vmid: Number(await read<string>(target, ctx, "cluster/nextid")) }),
+    "proxmox.vm.list": async ({ target, node }, ctx) => {
+      const nodes = node ? [node] : (await read<Array<{ node: string }>>(target, ctx, "nodes")).map((entry) => entry.node);
+      const lists = await Promise.all(nodes.map(async (name) => (await read<Json[]>(target, ctx, `nodes/${enc(name)}/qemu`)).map((vm) => ({ ...vm, node: name }))));
+      return { vms: lists.flat().sort((a: Json, b: Json) => Number(a.vmid) - Number(b.vmid)) };
+    },
+    "proxmox.vm.status": (p, ctx) => read<Json>(p.target, ctx, `${vmPath(p)}/status/current`),
+    "proxmox.vm.start": power("start"),
+    "proxmox.vm.stop": power("stop"),
+    "proxmox.vm.shutdown": power("shutdown"),
+    "proxmox.vm.reboot": power("reboot"),
+    "proxmox.vm.reset": power("reset"),
+    "proxmox.vm.suspend": power("suspend"),
+    "proxmox.vm.resume": power("resume"),
+    "proxmox.vm.clone": async (p, ctx) => {
+      const pve = await clientFor(p.target);
+      let newid = p.newid;
+      const outcome = await pve.retrying(
+        async () => {
+          const id = newid ?? Number(await pve.call<string>("GET", "cluster/nextid", {}, ctx.signal));
+          try {
+            const upid = await pve.call<string>(
+              "POST",
+              `${vmPath(p)}/clone`,
+              { newid: id, name: p.name, full: p.full, target: p.target_node, storage: p.storage, format: p.format, pool: p.pool, description: p.description },
+              ctx.signal,
+            );
+            newid = id;
+            return { upid };
+          } catch (err) {
+            // Another clone took the id between nextid and our request: ask for a fresh one.
+            if (p.newid === undefined && err instanceof ExecutorError && err.code === "PVE_CONFLICT") {
+              throw new ExecutorError(err.code, err.message, err.details, true);
+            }
+            throw err;
+          }
+        },
+        ctx.signal,
+        (error, attempt) => ctx.progress(`${error.code}: ${error.message}; retrying (attempt ${attempt + 2})`),
+      );
+      const node = p.target_node ?? p.node;
+      if (p.wait === false) return { ...outcome, newid: newid!, node };
+      const task = await pve.waitForTask(p.node, outcome.upid, ctx.signal, (message) => ctx.progress(message));
+      return { ...task, newid: newid!, node };
+    },
+    "proxmox.vm.template": (p, ctx) => runTask(p, ctx, (pve) => pve.call<string>("POST", `${vmPath(p)}/template`, {}, ctx.signal), { vmid: p.vmid }),
+    "proxmox.vm.delete": (p, ctx) =>
+      runTask(p, ctx, (pve) => pve.call<string>("DELETE", vmPath(p), { purge: p.purge, "destroy-unreferenced-disks": p.destroy_unreferenced_disks }, ctx.signal), { vmid: p.vmid, deleted: true }),
+    "proxmox.vm.config.get": async (p, ctx) => {
+      const { digest, ...config } = await read<Json & { digest: string }>(p.target, ctx, `${vmPath(p)}/config`);
+      return { config, digest };
+    },
+    "proxmox.vm.config.update": async (p, ctx) => {
+      const pve = await clientFor(p.target);
+      return vmLocks.run(`${p.target}/${p.vmid}`, async () => {
+        const params = { ...p.set, ...(p.delete?.length ? { delete: p.delete.join(",") } : {}), ...(p.digest ? { digest: p.digest } : {}) };
+        // With a digest the caller asked for "only if unchanged": a lock retry is fine, a digest mismatch is not.
+        await pve.retrying(() => pve.call("PUT", `${vmPath(p)}/config`, params, ctx.signal), ctx.signal);
+        const { digest } = await pve.call<{ digest: string }>("GET", `${vmPath(p)}/config`, {}, ctx.signal);
+        return { digest };
+      });
+    },
+    "proxmox.vm.resize": (p, ctx) => runTask(p, ctx, (pve) => pve.call<string>("PUT", `${vmPath(p)}/resize`, { disk: p.disk, size: p.size }, ctx.signal), { vmid: p.vmid, disk: p.disk }),
+    "proxmox.vm.snapshot.list": async (p, ctx) => ({ snapshots: await read<Json[]>(p.target, ctx, `${vmPath(p)}/snapshot`) }),
+    "proxmox.vm.snapshot.create": (p, ctx) =>
+      runTask(p, ctx, (pve) => pve.call<string>("POST", `${vmPath(p)}/snapshot`, { snapname: p.snapname, description: p.description, vmstate: p.vmstate }, ctx.signal), { snapname: p.snapname }),
+    "proxmox.vm.snapshot.rollback": (p, ctx) => runTask(p, ctx, (pve) => pve.call<string>("POST", `${vmPath(p)}/snapshot/${enc(p.snapname)}/rollback`, {}, ctx.signal), { snapname: p.snapname }),
+    "proxmox.vm.snapshot.delete": (p, ctx) => runTask(p, ctx, (pve) => pve.call<string>("DELETE", `${vmPath(p)}/snapshot/${enc(p.snapname)}`, {}, ctx.signal), { snapname: p.snapname }),
+    "proxmox.task.status": ({ target, node, upid }, ctx) => read<Json>(target, ctx, `nodes/${enc(node)}/tasks/${enc(upid)}/status`),
+    "proxmox.task.log": async ({ target, node, upid, start, limit }, ctx) => ({ lines: await read<Json[]>(target, ctx, `nodes/${enc(node)}/tasks/${enc(upid)}/log`, { start, limit }) }),
+  };
+}
