@@ -59,7 +59,7 @@ export async function startPveSimulator(options: SimulatorOptions = {}): Promise
   const certificate = generateCertificate();
   const state = new PveState();
   const tasks = new Tasks();
-  const tokens = options.tokens ?? DEFAULT_TOKENS;
+  const tokens = structuredClone(options.tokens ?? DEFAULT_TOKENS);
   const failures = options.failures ?? [];
   const timings: SimulatorTimings = { powerMs: 150, cloneMs: 400, cloneFileLockMs: 120, taskMs: 150, ...options.timings };
 

@@ -38,11 +38,13 @@ export class PveState {
   readonly vms = new Map<number, Vm>();
   /** Config-file flock of a VM, held by the opening phase of clones ('can't lock file … got timeout'). */
   readonly fileLocks = new Map<number, number>();
+  /** How many requests failed on a busy config-file lock (for tests to prove contention happened). */
+  fileLockTimeouts = 0;
 
   constructor() {
-    this.add({ vmid: 9000, node: "pve1", status: "stopped", template: true, config: { name: "win11-template", memory: 8192, cores: 4, sockets: 1, ostype: "win11", scsi0: "local-lvm:base-9000-disk-0,size=64G", net0: "virtio=BC:24:11:00:90:00,bridge=vmbr0", boot: "order=scsi0", template: 1 } });
-    this.add({ vmid: 100, node: "pve1", status: "running", template: false, config: { name: "bot-farm-01", memory: 4096, cores: 2, sockets: 1, ostype: "win11", scsi0: "local-lvm:vm-100-disk-0,size=64G", net0: "virtio=BC:24:11:00:01:00,bridge=vmbr0" }, startedAt: Date.now() - 3_600_000 });
-    this.add({ vmid: 101, node: "pve2", status: "stopped", template: false, config: { name: "bot-farm-02", memory: 4096, cores: 2, sockets: 1, ostype: "win11", scsi0: "local-lvm:vm-101-disk-0,size=64G", net0: "virtio=BC:24:11:00:01:01,bridge=vmbr0" } });
+    this.add({ vmid: 9000, node: "pve1", status: "stopped", template: true, config: { name: "win11-template", memory: "8192", cores: 4, sockets: 1, ostype: "win11", scsi0: "local-lvm:base-9000-disk-0,size=64G", net0: "virtio=BC:24:11:00:90:00,bridge=vmbr0", boot: "order=scsi0", template: 1 } });
+    this.add({ vmid: 100, node: "pve1", status: "running", template: false, config: { name: "bot-farm-01", memory: "4096", cores: 2, sockets: 1, ostype: "win11", scsi0: "local-lvm:vm-100-disk-0,size=64G", net0: "virtio=BC:24:11:00:01:00,bridge=vmbr0" }, startedAt: Date.now() - 3_600_000 });
+    this.add({ vmid: 101, node: "pve2", status: "stopped", template: false, config: { name: "bot-farm-02", memory: "4096", cores: 2, sockets: 1, ostype: "win11", scsi0: "local-lvm:vm-101-disk-0,size=64G", net0: "virtio=BC:24:11:00:01:01,bridge=vmbr0" } });
   }
 
   add(vm: Omit<Vm, "snapshots">): Vm {

@@ -16,7 +16,7 @@ export const vmLifecycleHandlers: Record<string, Handler> = {
     if (!source.template) PveState.assertUnlocked(source);
     // The opening phase of a clone holds the source's config-file lock; overlapping clones time out on it.
     const heldUntil = ctx.state.fileLocks.get(source.vmid) ?? 0;
-    if (heldUntil > Date.now()) throw new PveError(500, `can't lock file '/var/lock/qemu-server/lock-${source.vmid}.conf' - got timeout`);
+    if (heldUntil > Date.now() && ++ctx.state.fileLockTimeouts) throw new PveError(500, `can't lock file '/var/lock/qemu-server/lock-${source.vmid}.conf' - got timeout`);
     if (ctx.state.vms.has(newid)) throw new PveError(500, `unable to create VM ${newid}: config file already exists`);
     ctx.state.fileLocks.set(source.vmid, Date.now() + ctx.timings.cloneFileLockMs);
     const storage = ctx.params.storage === undefined ? "local-lvm" : str(ctx, "storage");

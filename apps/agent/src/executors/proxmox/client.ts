@@ -1,7 +1,7 @@
 import { Agent, request } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ExecutorError } from "../executor-error.js";
-import { pveError, unreachable } from "./errors.js";
+import { connectionError, pveError } from "./errors.js";
 import { Semaphore } from "./semaphore.js";
 import { PinnedAgent } from "./tls.js";
 
@@ -130,7 +130,7 @@ export class ProxmoxClient {
       req.on("error", (err) => {
         if (err instanceof ExecutorError) return reject(err);
         if (signal?.aborted) return reject(err);
-        reject(unreachable(this.options.url, err));
+        reject(connectionError(this.options.url, err));
       });
       req.end(body);
     });

@@ -11,11 +11,18 @@ export function pveError(status: number, message: string, errors: Record<string,
   if (status === 400) return new ExecutorError("PVE_INVALID_PARAMS", `Proxmox: ${message}${errors ? ` ${Object.entries(errors).map(([k, v]) => `${k}: ${v}`).join("; ")}` : ""}`, details);
   if (/is locked|can't lock file|got timeout/i.test(message)) return new ExecutorError("PVE_LOCKED", `Proxmox: ${message}`, details, true);
   if (/does not exist|no such (node|vm|snapshot)|not found/i.test(message)) return new ExecutorError("PVE_NOT_FOUND", `Proxmox: ${message}`, details);
-  if (/already (running|exists)|config file already exists/i.test(message)) return new ExecutorError("PVE_CONFLICT", `Proxmox: ${message}`, details);
-  return new ExecutorError("PVE_ERROR", `Proxmox answered ${status}: ${message}`, details, status >= 500 && status !== 501);
+  if (/already (running|exists|used)|config file already exists|detected modified configuration/i.test(message)) return new ExecutorError("PVE_CONFLICT", `Proxmox: ${message}`, details);
+  // Anything else is reported, not retried: repeating a failed mutation blindly is how VMs get cloned twice.
+  return new ExecutorError("PVE_ERROR", `Proxmox answered ${status}: ${message}`, details);
 }
 
-export function unreachable(url: string, err: Error): ExecutorError {
+const TLS_FAILURES = /^(CERT_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|ERR_TLS_CERT|ERR_SSL|HOSTNAME_MISMATCH)/;
+
+/** A connection that failed: certificate problems are never retried, the rest are. */
+export function connectionError(url: string, err: Error): ExecutorError {
   const code = (err as NodeJS.ErrnoException).code;
+  if (code && TLS_FAILURES.test(code)) {
+    return new ExecutorError("PVE_TLS_MISMATCH", `Proxmox at ${url} presented a certificate the configured CA does not vouch for (${code})`, { url, code });
+  }
   return new ExecutorError("PVE_UNREACHABLE", `Proxmox at ${url} is not reachable: ${code ?? err.message}`, { url, code }, true);
 }
