@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { pairAgent, startControlPlane, type AgentHandle, type TenantHandle } from "../support/botmox.js";
 import { addProxmoxTarget, pveSimulator, ROOT_SECRET } from "../support/pve.js";
+import { captureProxy } from "../support/tcp-capture.js";
 
 type Result = { status: string; result: any; error: { code: string; message: string; details?: any } | null };
 
@@ -172,10 +173,12 @@ describe("Proxmox VE through the control plane (simulator validating the real PV
     expect(audit.body.entries.filter((e: { action: string }) => e.action === "command.succeeded")).toHaveLength(40);
   });
 
-  test("the token secret never reaches the control plane: not its database, not either side's logs", async () => {
+  test("the token secret never reaches the control plane: not the frames, its database, or either side's logs", async () => {
     await using cp = await startControlPlane();
     const tenant = await cp.tenant();
-    await using agent = await pairAgent(cp, tenant);
+    // Every byte between agent and control plane goes through a capturing relay.
+    await using wire = await captureProxy(cp.port);
+    await using agent = await pairAgent(cp, tenant, {}, wire.url);
     await using sim = await pveSimulator({ timings: { cloneMs: 100, powerMs: 50, taskMs: 50 } });
     const addedTarget = await addProxmoxTarget(agent, "default", sim);
     expect(addedTarget.code, addedTarget.output).toBe(0);
@@ -187,7 +190,9 @@ describe("Proxmox VE through the control plane (simulator validating the real PV
     await run("proxmox.version", { target: "missing" });
     await cp.stop();
 
-    const haystacks = [cp.child.output(), agent.child!.output(), ...readdirSync(cp.dataDir).map((file) => readFileSync(join(cp.dataDir, file), "latin1"))];
+    const frames = wire.captured().toString("latin1");
+    expect(frames).toContain("proxmox.vm.config.get"); // the capture saw the traffic
+    const haystacks = [frames, cp.child.output(), agent.child!.output(), ...readdirSync(cp.dataDir).map((file) => readFileSync(join(cp.dataDir, file), "latin1"))];
     for (const text of haystacks) expect(text.includes(ROOT_SECRET)).toBe(false);
     expect(readFileSync(join(agent.home, "config.json"), "utf8")).not.toContain(ROOT_SECRET);
   });

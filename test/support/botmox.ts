@@ -95,7 +95,7 @@ export interface AgentHandle {
 }
 
 /** Pairs a new agent (file vault unless told otherwise) with a fresh pairing code of the tenant. */
-export async function pairAgent(cp: ControlPlaneHandle, tenant: TenantHandle, env: Record<string, string> = {}): Promise<AgentHandle> {
+export async function pairAgent(cp: ControlPlaneHandle, tenant: TenantHandle, env: Record<string, string> = {}, server = cp.url): Promise<AgentHandle> {
   const home = mkdtempSync(join(tmpdir(), "botmox-agent-"));
   const fullEnv = {
     ...baseEnv(),
@@ -109,7 +109,7 @@ export async function pairAgent(cp: ControlPlaneHandle, tenant: TenantHandle, en
   };
   const pairing = await tenant.as("operator").post("/api/v1/agents/pairings");
   if (pairing.status !== 201) throw new Error(`pairing failed: ${JSON.stringify(pairing.body)}`);
-  const paired = await run(process.execPath, [AGENT_CLI, "pair", "--server", cp.url, "--code", pairing.body.code], fullEnv);
+  const paired = await run(process.execPath, [AGENT_CLI, "pair", "--server", server, "--code", pairing.body.code], fullEnv);
   if (paired.code !== 0) throw new Error(`botmox-agent pair failed: ${paired.output}`);
   const agentId = (JSON.parse(paired.stdout) as { agent_id: string }).agent_id;
   const runs: Child[] = [];
