@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { startSyncthing } from "../test/support/syncthing.js";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, mkdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -8,6 +9,9 @@ import { fileURLToPath } from "node:url";
 const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const CP = join(root, "apps/control-plane/dist/cli.js");
 const AGENT = join(root, "apps/agent/dist/cli.js");
+const PVE_SIM = join(root, "packages/pve-simulator/dist/cli.js");
+const hasSyncthing = () => spawnSync("syncthing", ["--version"], { stdio: "ignore" }).status === 0;
+const stoppers: Array<() => Promise<void>> = [];
 const demoDir = join(root, ".botmox", "demo");
 
 const say = (text: string) => process.stdout.write(`${text}\n`);
@@ -19,9 +23,10 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
-function runJson(args: string[], env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
+function runJson(args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<Record<string, string>> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    child.stdin.end(stdin ?? "");
     let out = "";
     let err = "";
     child.stdout.on("data", (chunk: Buffer) => (out += chunk));
@@ -31,7 +36,7 @@ function runJson(args: string[], env: NodeJS.ProcessEnv): Promise<Record<string,
 }
 
 /** Starts a long-running child whose JSON logs go to .botmox/demo/<name>.log. */
-function startService(name: string, args: string[], env: NodeJS.ProcessEnv, readyMessage: string): Promise<ChildProcess> {
+function startService(name: string, args: string[], env: NodeJS.ProcessEnv, readyMessage: string): Promise<{ child: ChildProcess; output: string }> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     children.push(child);
@@ -44,7 +49,7 @@ function startService(name: string, args: string[], env: NodeJS.ProcessEnv, read
       buffer += chunk.toString();
       if (buffer.includes(`"msg":"${readyMessage}"`)) {
         clearTimeout(timer);
-        done(child);
+        done({ child, output: buffer });
       }
     };
     child.stdout!.on("data", onData);
@@ -81,7 +86,7 @@ async function main(): Promise<void> {
     LOG_LEVEL: "info",
   };
 
-  say("Bot-Mox demo: control plane (embedded SQLite store) + one paired agent\n");
+  say("Bot-Mox demo: control plane (embedded SQLite store), a paired agent, a Proxmox VE simulator" + (hasSyncthing() ? " and SyncThing" : "") + "\n");
   const { tenant_id } = await runJson([CP, "tenants", "create", "--name", "Demo"], cpEnv);
   const { api_key } = await runJson([CP, "api-keys", "create", "--tenant", tenant_id!, "--role", "admin"], cpEnv);
   await startService("control plane", [CP, "serve"], { ...cpEnv, LOG_LEVEL: "info" }, "control plane listening");
@@ -91,19 +96,38 @@ async function main(): Promise<void> {
   say(`  pairing code    ${pairing.code}  (${pairing.pairing_uri})`);
   const paired = await runJson([AGENT, "pair", "--server", url, "--code", pairing.code], agentEnv);
   await startService("agent", [AGENT, "run"], agentEnv, "connected to control plane");
-  say(`  agent           ${paired.agent_id}  connected\n`);
+  say(`  agent           ${paired.agent_id}  connected`);
 
-  for (const [name, params] of [
-    ["agent.ping", {}],
-    ["agent.info", {}],
-    ["agent.echo", { data: { hello: "from the control plane" }, delay_ms: 250 }],
-  ] as const) {
-    const started = Date.now();
-    const command = await api(url, api_key!, "POST", `/api/v1/agents/${paired.agent_id}/commands?wait=10`, { name, params });
-    say(`  ${name.padEnd(11)} → ${command.status} in ${Date.now() - started} ms: ${JSON.stringify(command.result ?? command.error)}`);
+  // Targets: the simulated Proxmox (pinned by fingerprint) and, when installed, a local SyncThing.
+  let pvePort = 8006;
+  while (!(await portFree(pvePort))) pvePort++;
+  const pve = await startService("pve-sim", [PVE_SIM, "--port", String(pvePort), "--task-ms", "300", "--clone-ms", "1500"], process.env, "pve simulator listening");
+  const pveInfo = JSON.parse(pve.output.split("\n").find((line) => line.includes("pve simulator listening"))!) as { url: string; fingerprint: string; token_id: string; token_secret: string };
+  await runJson([AGENT, "targets", "add", "proxmox", "pve", "--url", pveInfo.url, "--token-id", pveInfo.token_id, "--fingerprint", pveInfo.fingerprint, "--secret-stdin"], agentEnv, pveInfo.token_secret);
+  say(`  proxmox (sim)   ${pveInfo.url}  target "pve", pinned ${pveInfo.fingerprint.slice(0, 23)}…`);
+  if (hasSyncthing()) {
+    const syncthing = await startSyncthing("demo");
+    stoppers.push(() => syncthing[Symbol.asyncDispose]());
+    await runJson([AGENT, "targets", "add", "syncthing", "local", "--from-config", syncthing.configPath], agentEnv);
+    say(`  syncthing       ${syncthing.apiUrl}  target "local"`);
   }
+  say("");
 
-  say(`\nOperator API key (admin, shown once): ${api_key}`);
+  const run = async (name: string, params: Record<string, unknown>) => {
+    const started = Date.now();
+    const command = await api(url, api_key!, "POST", `/api/v1/agents/${paired.agent_id}/commands?wait=60`, { name, params });
+    const shown = JSON.stringify(command.result ?? command.error);
+    say(`  ${name.padEnd(18)} → ${command.status} in ${Date.now() - started} ms: ${shown.length > 140 ? `${shown.slice(0, 140)}…` : shown}`);
+    return command;
+  };
+  await run("agent.ping", {});
+  await run("agent.info", {});
+  await run("proxmox.vm.list", { target: "pve" });
+  const clone = await run("proxmox.vm.clone", { target: "pve", node: "pve1", vmid: 9000, name: "demo-bot-01", full: false });
+  if (clone.status === "succeeded") await run("proxmox.vm.start", { target: "pve", node: "pve1", vmid: clone.result.newid });
+  if (hasSyncthing()) await run("syncthing.status", { target: "local" });
+
+  say(`\nOperator API key (admin): ${api_key}`);
   say(`Try:\n  curl -s -H "Authorization: Bearer ${api_key}" -H 'content-type: application/json' \\`);
   say(`    -d '{"name":"agent.ping"}' '${url}/api/v1/agents/${paired.agent_id}/commands?wait=5'`);
   say(`  curl -N -H "Authorization: Bearer ${api_key}" ${url}/api/v1/events`);
@@ -112,6 +136,7 @@ async function main(): Promise<void> {
 }
 
 function stopAll(code: number): void {
+  for (const stop of stoppers) void stop();
   for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
   const deadline = setTimeout(() => process.exit(code), 5_000);
   deadline.unref();

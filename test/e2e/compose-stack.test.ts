@@ -14,7 +14,7 @@ describe("docker-compose developer stack", () => {
   test("docker-compose config accepts the file and names its services", () => {
     const ok = spawnSync("docker-compose", ["config"], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, BOTMOX_VAULT_PASSPHRASE: "validation-only" } });
     expect(ok.status, ok.stderr).toBe(0);
-    for (const service of ["control-plane:", "agent:", "syncthing:"]) expect(ok.stdout).toContain(service);
+    for (const service of ["control-plane:", "agent:", "pve-sim:", "syncthing:"]) expect(ok.stdout).toContain(service);
     const noPassphrase = spawnSync("docker-compose", ["config", "-q"], { cwd: REPO_ROOT, encoding: "utf8", env: { PATH: process.env.PATH } });
     expect(noPassphrase.status).not.toBe(0);
     expect(noPassphrase.stderr).toContain("set BOTMOX_VAULT_PASSPHRASE");

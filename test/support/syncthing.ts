@@ -72,7 +72,9 @@ export async function startSyncthing(name = "st"): Promise<SyncthingInstance> {
         HOME: root,
         STNODEFAULTFOLDER: "1",
         STNOUPGRADE: "1",
-      });
+        // Run as the worker itself: no monitor process that would outlive a kill.
+        STMONITORED: "1",
+      }, { processGroup: true }); // syncthing runs a monitor and a worker process: stop both
       const until = Date.now() + 20_000;
       while (Date.now() < until) {
         try {

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { z } from "zod";
 import { VaultError, type Vault } from "./vault.js";
@@ -18,7 +18,7 @@ const KDF = { N: 1 << 15, r: 8, p: 1 };
 export class FileVault implements Vault {
   readonly kind = "file" as const;
   readonly location: string;
-  private cache: { key: Buffer; salt: Buffer; secrets: Record<string, string> } | undefined;
+  private cache: { key: Buffer; salt: Buffer; secrets: Record<string, string>; stamp: string } | undefined;
 
   constructor(
     private readonly path: string,
@@ -28,21 +28,23 @@ export class FileVault implements Vault {
     this.location = `encrypted file ${path}`;
   }
 
-  private open(): { key: Buffer; salt: Buffer; secrets: Record<string, string> } {
-    if (this.cache) return this.cache;
+  /** Another process (botmox-agent targets add) may have changed the file: re-read it when it did. */
+  private open(): { key: Buffer; salt: Buffer; secrets: Record<string, string>; stamp: string } {
+    const stamp = fileStamp(this.path);
+    if (this.cache && this.cache.stamp === stamp) return this.cache;
     let raw: string;
     try {
       raw = readFileSync(this.path, "utf8");
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
       const salt = randomBytes(16);
-      return (this.cache = { salt, key: derive(this.passphrase, salt), secrets: {} });
+      return (this.cache = { salt, key: derive(this.passphrase, salt), secrets: {}, stamp });
     }
     const parsed = fileSchema.safeParse(safeJson(raw));
     if (!parsed.success) throw new VaultError("VAULT_CORRUPT", `${this.path} is not a Bot-Mox vault file`);
     const file = parsed.data;
     const salt = Buffer.from(file.kdf.salt, "base64");
-    const key = derive(this.passphrase, salt, file.kdf);
+    const key = this.cache && this.cache.salt.equals(salt) ? this.cache.key : derive(this.passphrase, salt, file.kdf);
     let plaintext: string;
     try {
       const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(file.iv, "base64"));
@@ -51,10 +53,10 @@ export class FileVault implements Vault {
     } catch {
       throw new VaultError("VAULT_LOCKED", `Cannot open ${this.path}: the passphrase (BOTMOX_VAULT_PASSPHRASE) is wrong or the file was altered`);
     }
-    return (this.cache = { salt, key, secrets: JSON.parse(plaintext) as Record<string, string> });
+    return (this.cache = { salt, key, secrets: JSON.parse(plaintext) as Record<string, string>, stamp });
   }
 
-  private save(state: { key: Buffer; salt: Buffer; secrets: Record<string, string> }): void {
+  private save(state: { key: Buffer; salt: Buffer; secrets: Record<string, string>; stamp: string }): void {
     const iv = randomBytes(12);
     const cipher = createCipheriv("aes-256-gcm", state.key, iv);
     const ciphertext = Buffer.concat([cipher.update(JSON.stringify(state.secrets), "utf8"), cipher.final()]);
@@ -69,6 +71,7 @@ export class FileVault implements Vault {
     const tmp = `${this.path}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(file) + "\n", { mode: 0o600 });
     renameSync(tmp, this.path);
+    state.stamp = fileStamp(this.path);
   }
 
   async get(name: string): Promise<string | null> {
@@ -91,6 +94,15 @@ export class FileVault implements Vault {
 
   async values(): Promise<string[]> {
     return Object.values(this.open().secrets);
+  }
+}
+
+function fileStamp(path: string): string {
+  try {
+    const stat = statSync(path);
+    return `${stat.mtimeMs}:${stat.size}:${stat.ino}`;
+  } catch {
+    return "absent";
   }
 }
 
