@@ -38,6 +38,17 @@ describe("file vault", () => {
     await expect(new FileVault(path, "right").get("k")).rejects.toThrow(/altered/);
   });
 
+  // Regression: a running agent kept its first decrypted copy and never saw targets added by the CLI.
+  test("stale cache: a secret written by another process is seen by an open vault", async () => {
+    const path = vaultPath();
+    const running = new FileVault(path, "pw");
+    await running.set("agent.private_key", "key-material-123");
+    expect(await running.get("target.pve.secret")).toBeNull();
+    await new FileVault(path, "pw").set("target.pve.secret", "token-secret-456");
+    expect(await running.get("target.pve.secret")).toBe("token-secret-456");
+    expect((await running.values()).sort()).toEqual(["key-material-123", "token-secret-456"]);
+  });
+
   test("no passphrase is refused up front", () => {
     expect(() => new FileVault(vaultPath(), "")).toThrow(/BOTMOX_VAULT_PASSPHRASE/);
   });
