@@ -8,6 +8,7 @@ import { OperatorAuth } from "./http/operator-auth.js";
 import { buildHttpServer } from "./http/server.js";
 import type { Logger } from "./logger.js";
 import { createMetrics } from "./metrics/metrics.js";
+import { PolicyService } from "./policies/policy-service.js";
 import type { Store } from "./store/types.js";
 
 const EXPIRY_SWEEP_MS = 1_000;
@@ -36,8 +37,10 @@ export async function startControlPlane(config: Config, store: Store, log: Logge
   });
   connected.count = () => gateway.connectedCount;
   commands.dispatcher = gateway.dispatcher;
+  const policies = new PolicyService(store);
+  policies.push = (tenantId, policy) => gateway.pushPolicy(tenantId, policy);
 
-  const app = buildHttpServer({ config, store, bus, commands, gateway, auth: new OperatorAuth(store), metrics, log });
+  const app = buildHttpServer({ config, store, bus, commands, gateway, auth: new OperatorAuth(store), policies, metrics, log });
   gateway.attach(app.server);
   await app.listen({ port: config.PORT, host: config.HOST });
 

@@ -12,3 +12,4 @@ export * from "./commands/validate.js";
 export * from "./ids.js";
 export * from "./commands/syncthing.js";
 export * from "./commands/proxmox.js";
+export * from "./storage-policy.js";

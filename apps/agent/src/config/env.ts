@@ -20,6 +20,8 @@ export const agentEnvSchema = z.object({
   /** Reconnect backoff: first ceiling and cap (full jitter between 0 and the ceiling). */
   BOTMOX_RECONNECT_BASE_MS: z.coerce.number().int().min(10).default(500),
   BOTMOX_RECONNECT_CAP_MS: z.coerce.number().int().min(100).default(30_000),
+  /** How often the inventory of the targets is refreshed (and after each change). */
+  BOTMOX_INVENTORY_INTERVAL_MS: z.coerce.number().int().min(500).default(60_000),
   /** How long acknowledged results stay in the local journal. */
   BOTMOX_JOURNAL_RETENTION_DAYS: z.coerce.number().min(0).default(30),
 }).superRefine((env, ctx) => {

@@ -94,6 +94,12 @@ export class Journal {
     return this.db.prepare("DELETE FROM commands WHERE acked_at IS NOT NULL AND finished_at < ?").run(olderThan).changes;
   }
 
+  /** The stored outcome of a finished command, or null (unknown, running, or pruned). */
+  outcome(id: string): CommandOutcome | null {
+    const row = this.stmt.get.get(id) as Row | undefined;
+    return row && row.status !== "running" ? outcomeFromRow(row) : null;
+  }
+
   counts(): Record<string, number> {
     const rows = this.db.prepare("SELECT status, acked_at IS NULL AS unacked, COUNT(*) AS n FROM commands GROUP BY 1, 2").all() as Array<{ status: string; unacked: number; n: number }>;
     const counts: Record<string, number> = { total: 0, running: 0, unacked_results: 0 };

@@ -1,12 +1,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import type { ServerToAgent } from "@botmox/protocol";
+import { COMMANDS, type CommandName, type ServerToAgent } from "@botmox/protocol";
 import type { PairedConfig } from "../config/agent-config.js";
 import type { AgentEnv } from "../config/env.js";
 import { buildHandlerTable, capabilitiesOf } from "../executors/handler-table.js";
 import { Targets } from "../targets/targets.js";
 import { EventRelay } from "./event-relay.js";
+import { InventoryCollector } from "./inventory-collector.js";
+import { InventoryStore } from "../journal/inventory-store.js";
 import { loadPrivateKey } from "../identity/keys.js";
 import { Journal } from "../journal/journal.js";
 import { SecretGuard } from "../tunnel/secret-guard.js";
@@ -49,6 +51,7 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
   let resolveFatal!: (reason: string) => void;
   const fatal = new Promise<string>((resolve) => (resolveFatal = resolve));
   const caFile = env.BOTMOX_CA_FILE ?? config.ca_file;
+  let policy: ServerToAgent<"policy">["payload"] | undefined;
 
   // The tunnel and the runner reference each other through closures; neither acts before start().
   const tunnel = new Tunnel({
@@ -81,6 +84,14 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
           return runner.cancel(message.payload.id);
         case "command.result.ack":
           return runner.acknowledged(message.payload.ids);
+        case "policy":
+          policy = message.payload;
+          log.info({ operational: policy.operational, sync_enabled: policy.sync_enabled, version: policy.version }, "storage policy applied");
+          tunnel.send("policy.applied", { version: policy.version });
+          // Backfill for "cloud", fresh telemetry for "local" with sync.
+          return inventory.collectNow();
+        case "request":
+          return answer(message.payload);
         case "error":
           return log.warn({ error: message.payload }, "control plane reported an error");
         case "welcome":
@@ -95,24 +106,51 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
       accepted: (id) => void tunnel.send("command.accepted", { id }),
       progress: (id, message, percent) => void tunnel.send("command.progress", { id, message, ...(percent !== undefined ? { percent } : {}) }),
       // An unsent result stays unacknowledged in the journal and goes out on the next connect.
-      result: (outcome) => void tunnel.send("command.result", outcome),
+      result: (outcome, name) => {
+        tunnel.send("command.result", outcome);
+        if (outcome.status === "succeeded" && name && COMMANDS[name as CommandName]?.mutating) inventory.changed();
+      },
     },
     log,
     guard,
   );
+  const inventoryStore = new InventoryStore(join(home, "journal.db"));
+  const inventory = new InventoryCollector(
+    targets,
+    handlers,
+    inventoryStore,
+    (collected) => {
+      // What leaves the machine follows the tenant's policy; before the first policy, nothing does.
+      if (policy?.operational === "cloud") tunnel.send("inventory", { collected_at: collected.collectedAt, items: collected.items });
+      else if (policy?.operational === "local" && policy.sync_enabled) tunnel.send("telemetry", { collected_at: collected.collectedAt, counts: countByKind(collected.items), healthy_targets: collected.healthy, unhealthy_targets: collected.unhealthy });
+    },
+    log,
+    env.BOTMOX_INVENTORY_INTERVAL_MS,
+  );
+  const answer = (request: ServerToAgent<"request">["payload"]) => {
+    try {
+      const data = request.kind === "inventory" ? inventoryStore.all() : request.command_id ? journal.outcome(request.command_id) : null;
+      tunnel.send("response", { request_id: request.request_id, ok: true, data });
+    } catch (err) {
+      tunnel.send("response", { request_id: request.request_id, ok: false, error: { code: "INTERNAL", message: (err as Error).message } });
+    }
+  };
   const events = new EventRelay(targets, (event) => tunnel.send("event", event), log);
   tunnel.start();
   events.start();
+  inventory.start();
 
   return {
     fatal,
     async stop() {
       clearInterval(guardRefresh);
+      await inventory.stop();
       await events.stop();
       await runner.shutdown(env.BOTMOX_SHUTDOWN_GRACE_MS);
       await waitForAcks(journal, 2_000);
       await tunnel.stop();
       state(false, null);
+      inventoryStore.close();
       journal.close();
     },
   };
@@ -121,4 +159,10 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
 async function waitForAcks(journal: Journal, maxMs: number): Promise<void> {
   const until = Date.now() + maxMs;
   while (journal.unacked().length > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+function countByKind(items: Array<{ kind: string }>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) counts[item.kind] = (counts[item.kind] ?? 0) + 1;
+  return counts;
 }

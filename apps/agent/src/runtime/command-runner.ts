@@ -11,7 +11,8 @@ type AbortReason = "cancelled" | "timeout" | "shutdown";
 export interface RunnerOutput {
   accepted(id: string): void;
   progress(id: string, message: string, percent?: number): void;
-  result(outcome: CommandOutcome): void;
+  /** `name` is set for a command that just ran here (not for answers replayed from the journal). */
+  result(outcome: CommandOutcome, name?: string): void;
 }
 
 /**
@@ -99,7 +100,7 @@ export class CommandRunner {
         this.running.delete(command.id);
         this.journal.finish(outcome);
         log.debug({ status: outcome.status, error_code: outcome.error?.code }, "command finished");
-        this.output.result(outcome);
+        this.output.result(outcome, command.name);
       });
     this.running.set(command.id, { controller, done });
   }

@@ -32,10 +32,12 @@ export class CommandLifecycle {
     );
   }
 
-  /** Stores the outcome; null when the command was already final (a repeated result), which is still acknowledged. */
-  async finished(agentId: string, outcome: CommandOutcome): Promise<CommandRecord | null> {
-    return this.publish(
-      await this.store.transitionCommand({
+  /**
+   * Stores the outcome; null when the command was already final (a repeated result), which is still
+   * acknowledged. `envelopeOnly` ("local" tenants): the result is relayed to waiters and SSE but not stored.
+   */
+  async finished(agentId: string, outcome: CommandOutcome, envelopeOnly = false): Promise<CommandRecord | null> {
+    const stored = await this.store.transitionCommand({
         id: outcome.id,
         agent_id: agentId,
         from: ["dispatched", "running"],
@@ -45,10 +47,11 @@ export class CommandLifecycle {
           error: outcome.error ?? null,
           finished_at: outcome.finished_at,
           ...(outcome.started_at ? { started_at: outcome.started_at } : {}),
+          ...(envelopeOnly ? { envelope_only: true } : {}),
         },
         actor: `agent:${agentId}`,
-      }),
-    );
+      });
+    return this.publish(stored && envelopeOnly && outcome.status === "succeeded" ? { ...stored, result: outcome.result ?? null } : stored);
   }
 
   async expireDue(): Promise<number> {

@@ -10,10 +10,13 @@ import {
   decodeFrame,
   encodeFrame,
   isFinalStatus,
+  DEFAULT_STORAGE_POLICY,
+  type StoragePolicy,
   type AgentToServer,
   type CommandOutcome,
   type ServerToAgentType,
 } from "@botmox/protocol";
+import { ApiError } from "../errors/api-error.js";
 import type { CommandLifecycle } from "../commands/command-lifecycle.js";
 import type { Reservation } from "../commands/dispatcher.js";
 import type { EventBus } from "../events/bus.js";
@@ -59,6 +62,8 @@ export class AgentSession {
   private pendingAcks: string[] = [];
   private ackTimer: NodeJS.Timeout | undefined;
   alive = true;
+  private policy: StoragePolicy = { ...DEFAULT_STORAGE_POLICY };
+  private readonly pending = new Map<string, { resolve: (value: unknown) => void; reject: (err: unknown) => void; timer: NodeJS.Timeout }>();
   private readonly log: Logger;
   private readonly helloTimer: NodeJS.Timeout;
 
@@ -109,6 +114,29 @@ export class AgentSession {
     this.mayHaveQueued = true;
     this.kicks++;
     void this.pump();
+  }
+
+  /** The tenant's storage policy changed (or the agent just connected): the agent must follow it. */
+  applyPolicy(policy: StoragePolicy): void {
+    this.policy = policy;
+    this.send("policy", { version: policy.updated_at, operational: policy.operational, sync_enabled: policy.sync.enabled });
+  }
+
+  /** Asks the agent for data the control plane does not keep ("local" tenants). */
+  request(kind: "command.result" | "inventory", commandId?: string, timeoutMs = 10_000): Promise<unknown> {
+    const requestId = randomUUID();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(requestId);
+        reject(new ApiError("AGENT_OFFLINE", `The agent did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(requestId, { resolve, reject, timer });
+      if (!this.send("request", { request_id: requestId, kind, ...(commandId ? { command_id: commandId } : {}) })) {
+        clearTimeout(timer);
+        this.pending.delete(requestId);
+        reject(new ApiError("AGENT_OFFLINE", "The agent is not connected"));
+      }
+    });
   }
 
   /** A slot for a command that can skip the queue: the session is ready, has room and no backlog. */
@@ -173,7 +201,32 @@ export class AgentSession {
         return this.onResult(message.payload);
       case "event": {
         const { source, target, type, time, data } = message.payload;
-        this.deps.bus.publish({ type: "agent.event", tenant_id: this.tenantId, agent_id: this.agentId, source, target, event_type: type, time, data, at: Date.now() });
+        const at = Date.now();
+        this.deps.bus.publish({ type: "agent.event", tenant_id: this.tenantId, agent_id: this.agentId, source, target, event_type: type, time, data, at });
+        if (this.policy.operational === "cloud") await this.deps.store.appendEvent({ tenant_id: this.tenantId, agent_id: this.agentId, source, target, type, data, created_at: at });
+        return;
+      }
+      case "policy.applied":
+        await this.deps.store.updateAgentSession(this.agentId, { policy_version_applied: message.payload.version });
+        return;
+      case "inventory":
+        // Only what the policy allows is stored; an agent that has not caught up yet is ignored.
+        if (this.policy.operational !== "cloud") return;
+        await this.deps.store.replaceInventory({ tenant_id: this.tenantId, agent_id: this.agentId, items: message.payload.items, collected_at: message.payload.collected_at });
+        return;
+      case "telemetry": {
+        if (this.policy.operational !== "local" || !this.policy.sync.enabled) return;
+        const { collected_at, ...data } = message.payload;
+        await this.deps.store.putTelemetry({ tenant_id: this.tenantId, agent_id: this.agentId, data, updated_at: collected_at });
+        return;
+      }
+      case "response": {
+        const pending = this.pending.get(message.payload.request_id);
+        if (!pending) return;
+        this.pending.delete(message.payload.request_id);
+        clearTimeout(pending.timer);
+        if (message.payload.ok) pending.resolve(message.payload.data);
+        else pending.reject(new ApiError("EXECUTION_FAILED", message.payload.error?.message ?? "The agent could not answer", message.payload.error));
         return;
       }
     }
@@ -205,6 +258,7 @@ export class AgentSession {
     this.deps.bus.publish({ type: "agent.online", tenant_id: this.tenantId, agent_id: this.agentId, at: now });
     this.send("welcome", { protocol_version: version, session_id: this.sessionId, server_time: Date.now(), heartbeat_ms: this.deps.heartbeatMs, max_frame_bytes: MAX_FRAME_BYTES });
     this.log.info({ agent_version: hello.agent_version, hostname: hello.hostname, protocol_version: version }, "agent connected");
+    this.applyPolicy(await this.deps.store.getStoragePolicy(this.tenantId));
     await this.redeliver();
     await this.pump();
   }
@@ -261,7 +315,7 @@ export class AgentSession {
   }
 
   private async onResult(outcome: CommandOutcome): Promise<void> {
-    const command = await this.deps.lifecycle.finished(this.agentId, outcome);
+    const command = await this.deps.lifecycle.finished(this.agentId, outcome, this.policy.operational === "local");
     if (command) this.log.debug({ command_id: command.id, status: command.status }, "command finished");
     this.inflight.delete(outcome.id);
     this.ack(outcome.id);
@@ -289,6 +343,11 @@ export class AgentSession {
 
   private onClose(code: number): void {
     clearTimeout(this.helloTimer);
+    for (const pending of this.pending.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(new ApiError("AGENT_OFFLINE", "The agent disconnected before answering"));
+    }
+    this.pending.clear();
     clearTimeout(this.ackTimer);
     const wasReady = this.state === "ready";
     this.state = "closed";

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
-import { CLOSE_CODES, MAX_FRAME_BYTES, WS_PATH } from "@botmox/protocol";
+import { CLOSE_CODES, MAX_FRAME_BYTES, WS_PATH, type StoragePolicy } from "@botmox/protocol";
 import { ApiError, toApiError } from "../errors/api-error.js";
 import type { CommandLifecycle } from "../commands/command-lifecycle.js";
 import type { Dispatcher } from "../commands/dispatcher.js";
@@ -60,6 +60,18 @@ export class Gateway {
     queued: (agentId) => this.sessions.get(agentId)?.kick(),
     cancel: (agentId, commandId) => this.sessions.get(agentId)?.requestCancel(commandId) ?? false,
   };
+
+  /** Sends a tenant's new storage policy to each of its connected agents. */
+  pushPolicy(tenantId: string, policy: StoragePolicy): void {
+    for (const session of this.sessions.values()) if (session.tenantId === tenantId && session.isReady) session.applyPolicy(policy);
+  }
+
+  /** Data only the agent holds ("local" tenants); AGENT_OFFLINE (503) when it is not connected here. */
+  requestFromAgent(agentId: string, kind: "command.result" | "inventory", commandId?: string): Promise<unknown> {
+    const session = this.sessions.get(agentId);
+    if (!session?.isReady) return Promise.reject(new ApiError("AGENT_OFFLINE", "The agent is offline; its locally kept data cannot be fetched now"));
+    return session.request(kind, commandId);
+  }
 
   disconnect(agentId: string, code: number, reason: string): void {
     this.sessions.get(agentId)?.close(code, reason);

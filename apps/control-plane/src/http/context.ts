@@ -5,6 +5,7 @@ import type { Gateway } from "../gateway/gateway.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { Store } from "../store/types.js";
+import type { PolicyService } from "../policies/policy-service.js";
 import type { OperatorAuth } from "./operator-auth.js";
 
 /** What every route module gets. */
@@ -15,6 +16,7 @@ export interface RouteContext {
   commands: CommandService;
   gateway: Gateway;
   auth: OperatorAuth;
+  policies: PolicyService;
   metrics: Metrics;
   log: Logger;
 }

@@ -18,6 +18,7 @@ export function agentJson(agent: AgentRecord) {
     connected_at: iso(agent.connected_at),
     created_at: iso(agent.created_at),
     revoked_at: iso(agent.revoked_at),
+    policy_version_applied: agent.policy_version_applied,
   };
 }
 

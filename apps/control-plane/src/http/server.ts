@@ -7,7 +7,9 @@ import { auditRoutes } from "./routes/audit.js";
 import { commandRoutes } from "./routes/commands.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
+import { operationalRoutes } from "./routes/operational.js";
 import { pairingRoutes } from "./routes/pairings.js";
+import { settingsRoutes } from "./routes/settings.js";
 
 export function buildHttpServer(ctx: RouteContext): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: MAX_FRAME_BYTES, return503OnClosing: true });
@@ -28,6 +30,6 @@ export function buildHttpServer(ctx: RouteContext): FastifyInstance {
     done();
   });
 
-  for (const register of [healthRoutes, pairingRoutes, agentRoutes, commandRoutes, eventRoutes, auditRoutes]) register(app, ctx);
+  for (const register of [healthRoutes, pairingRoutes, agentRoutes, commandRoutes, eventRoutes, auditRoutes, settingsRoutes, operationalRoutes]) register(app, ctx);
   return app;
 }

@@ -1,4 +1,4 @@
-import type { CommandStatus, ErrorBody } from "@botmox/protocol";
+import type { CommandStatus, ErrorBody, StoragePolicy } from "@botmox/protocol";
 
 /** Times are epoch milliseconds inside the control plane; the HTTP layer renders ISO 8601. */
 export type Millis = number;
@@ -38,11 +38,28 @@ export interface AgentRecord {
   session_id: string | null;
   created_at: Millis;
   revoked_at: Millis | null;
+  policy_version_applied: number | null;
 }
 
 export type AgentSessionPatch = Partial<
-  Pick<AgentRecord, "status" | "hostname" | "version" | "platform" | "arch" | "capabilities" | "last_seen_at" | "connected_at" | "session_id">
+  Pick<AgentRecord, "status" | "hostname" | "version" | "platform" | "arch" | "capabilities" | "last_seen_at" | "connected_at" | "session_id" | "policy_version_applied">
 >;
+
+export interface InventoryItem {
+  kind: string;
+  target: string;
+  key: string;
+  data: Record<string, unknown>;
+}
+
+/** Rows removed when a tenant's operational data is purged (cloud → local). */
+export interface PurgeCounts {
+  command_results: number;
+  command_params: number;
+  inventory: number;
+  events: number;
+  telemetry: number;
+}
 
 export interface CommandRecord {
   id: string;
@@ -80,6 +97,8 @@ export interface CommandPatch {
   finished_at?: Millis;
   cancel_requested_at?: Millis;
   clear_params?: boolean;
+  /** "local" tenants: keep the envelope only (result dropped, params cleared). */
+  envelope_only?: boolean;
   attempts_increment?: number;
 }
 
@@ -153,6 +172,16 @@ export interface Store {
   patchCommand(input: { id: string; patch: CommandPatch }): Promise<CommandRecord | null>;
   /** Queued or dispatched commands whose expires_at passed become expired; returns them. */
   expireCommands(now: Millis): Promise<CommandRecord[]>;
+
+  getStoragePolicy(tenantId: string): Promise<StoragePolicy>;
+  putStoragePolicy(input: { tenant_id: string; policy: StoragePolicy; actor: string; previous: StoragePolicy }): Promise<void>;
+  /** Deletes the tenant's operational data: command results and params, inventory, events, telemetry. */
+  purgeOperational(input: { tenant_id: string; actor: string }): Promise<PurgeCounts>;
+  replaceInventory(input: { tenant_id: string; agent_id: string; items: InventoryItem[]; collected_at: Millis }): Promise<void>;
+  listInventory(input: { tenant_id: string; agent_id: string }): Promise<Array<InventoryItem & { collected_at: Millis }>>;
+  appendEvent(input: { tenant_id: string; agent_id: string; source: string; target: string; type: string; data: Record<string, unknown>; created_at: Millis }): Promise<void>;
+  putTelemetry(input: { tenant_id: string; agent_id: string; data: Record<string, unknown>; updated_at: Millis }): Promise<void>;
+  getTelemetry(agentId: string): Promise<{ data: Record<string, unknown>; updated_at: Millis } | null>;
 
   appendAudit(entry: NewAuditEntry): Promise<void>;
   listAudit(input: { tenant_id: string; limit: number; after_id?: number }): Promise<AuditEntry[]>;

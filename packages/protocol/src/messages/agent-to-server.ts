@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { errorBodySchema } from "../errors.js";
 import { commandIdSchema, commandOutcomeSchema } from "./common.js";
 
 /** Messages the agent sends. Each entry is the payload schema of one frame type. */
@@ -24,6 +25,17 @@ export const AGENT_TO_SERVER = {
   }),
   /** Final outcome; repeated until the server acknowledges it with command.result.ack. */
   "command.result": commandOutcomeSchema,
+  /** The storage policy version the agent now follows. */
+  "policy.applied": z.object({ version: z.number().int() }),
+  /** Inventory snapshot of the agent's targets; sent only while the tenant's policy is "cloud". */
+  inventory: z.object({
+    collected_at: z.number().int(),
+    items: z.array(z.object({ kind: z.string().max(64), target: z.string().max(64), key: z.string().max(256), data: z.record(z.string(), z.unknown()) })).max(20_000),
+  }),
+  /** Aggregates only (counts, health), for "local" tenants with sync enabled. */
+  telemetry: z.object({ collected_at: z.number().int(), counts: z.record(z.string(), z.number()), healthy_targets: z.number().int(), unhealthy_targets: z.number().int() }),
+  /** Answer to a `request` from the control plane. */
+  response: z.object({ request_id: z.string().max(64), ok: z.boolean(), data: z.unknown().optional(), error: errorBodySchema.optional() }),
   /** Something changed on a target (SyncThing folder state, device connected…); relayed to SSE. */
   event: z.object({
     source: z.enum(["syncthing", "proxmox"]),

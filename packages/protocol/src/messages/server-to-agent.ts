@@ -22,6 +22,10 @@ export const SERVER_TO_AGENT = {
   "command.cancel": z.object({ id: commandIdSchema, reason: z.string().max(500).optional() }),
   /** The listed results are stored; the agent may forget them. */
   "command.result.ack": z.object({ ids: z.array(commandIdSchema).min(1) }),
+  /** The tenant's storage policy; sent on connect and on every change. The agent answers policy.applied. */
+  policy: z.object({ version: z.number().int(), operational: z.enum(["cloud", "local"]), sync_enabled: z.boolean() }),
+  /** Data the control plane does not keep for "local" tenants, fetched through the tunnel. */
+  request: z.object({ request_id: z.string().max(64), kind: z.enum(["command.result", "inventory"]), command_id: commandIdSchema.optional() }),
   /** Answer to a frame the server could not use; the connection stays open. */
   error: errorBodySchema,
 };

@@ -21,6 +21,7 @@ export function agentFromRow(row: Row): AgentRecord {
     session_id: (row.session_id as string | null) ?? null,
     created_at: row.created_at as number,
     revoked_at: (row.revoked_at as number | null) ?? null,
+    policy_version_applied: (row.policy_version_applied as number | null) ?? null,
   };
 }
 

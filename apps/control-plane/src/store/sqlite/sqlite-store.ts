@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import type { CommandStatus } from "@botmox/protocol";
+import { DEFAULT_STORAGE_POLICY, type CommandStatus, type StoragePolicy } from "@botmox/protocol";
 import { ApiError } from "../../errors/api-error.js";
 import type {
   AgentRecord,
@@ -12,7 +12,9 @@ import type {
   AuditEntry,
   CommandPatch,
   CommandRecord,
+  InventoryItem,
   Millis,
+  PurgeCounts,
   NewAuditEntry,
   NewCommand,
   Role,
@@ -66,13 +68,13 @@ export class SqliteStore implements Store {
         @idempotency_key, @request_hash, @timeout_ms, @created_at, @dispatched_at, @expires_at, @attempts)`),
       byIdempotencyKey: db.prepare("SELECT * FROM commands WHERE tenant_id = ? AND idempotency_key = ?"),
       transition: db.prepare(`UPDATE commands SET status = @to,
-          result = CASE WHEN @set_result THEN @result ELSE result END,
+          result = CASE WHEN @envelope_only THEN NULL WHEN @set_result THEN @result ELSE result END,
           error = CASE WHEN @set_error THEN @error ELSE error END,
           dispatched_at = COALESCE(@dispatched_at, dispatched_at),
           started_at = COALESCE(@started_at, started_at),
           finished_at = COALESCE(@finished_at, finished_at),
           cancel_requested_at = COALESCE(@cancel_requested_at, cancel_requested_at),
-          params = CASE WHEN @clear_params THEN NULL ELSE params END,
+          params = CASE WHEN @clear_params OR @envelope_only THEN NULL ELSE params END,
           attempts = attempts + @attempts_increment,
           last_actor = @actor
         WHERE id = @id AND (@agent_id IS NULL OR agent_id = @agent_id) AND status IN (SELECT value FROM json_each(@from)) RETURNING *`),
@@ -279,6 +281,70 @@ export class SqliteStore implements Store {
     });
   }
 
+  async getStoragePolicy(tenantId: string): Promise<StoragePolicy> {
+    const row = this.db.prepare("SELECT * FROM storage_policies WHERE tenant_id = ?").get(tenantId) as Row | undefined;
+    if (!row) return { ...DEFAULT_STORAGE_POLICY };
+    return { secrets: "local-only", operational: row.operational as "cloud" | "local", sync: { enabled: row.sync_enabled === 1 }, updated_at: row.updated_at as number, updated_by: (row.updated_by as string | null) ?? null };
+  }
+
+  putStoragePolicy(input: { tenant_id: string; policy: StoragePolicy; actor: string; previous: StoragePolicy }): Promise<void> {
+    return this.atomically(() => {
+      this.db
+        .prepare(`INSERT INTO storage_policies (tenant_id, operational, sync_enabled, updated_at, updated_by) VALUES (@tenant_id, @operational, @sync, @updated_at, @updated_by)
+          ON CONFLICT (tenant_id) DO UPDATE SET operational = excluded.operational, sync_enabled = excluded.sync_enabled, updated_at = excluded.updated_at, updated_by = excluded.updated_by`)
+        .run({ tenant_id: input.tenant_id, operational: input.policy.operational, sync: input.policy.sync.enabled ? 1 : 0, updated_at: input.policy.updated_at, updated_by: input.policy.updated_by });
+      const brief = (policy: StoragePolicy) => ({ operational: policy.operational, sync: policy.sync });
+      this.audit({ tenant_id: input.tenant_id, actor: input.actor, action: "storage_policy.updated", target_type: "tenant", target_id: input.tenant_id, details: { from: brief(input.previous), to: brief(input.policy) } });
+    });
+  }
+
+  purgeOperational(input: { tenant_id: string; actor: string }): Promise<PurgeCounts> {
+    return this.atomically(() => {
+      const tenant = input.tenant_id;
+      const counts: PurgeCounts = {
+        command_results: this.db.prepare("UPDATE commands SET result = NULL WHERE tenant_id = ? AND result IS NOT NULL").run(tenant).changes,
+        command_params: this.db.prepare("UPDATE commands SET params = NULL WHERE tenant_id = ? AND params IS NOT NULL AND status NOT IN ('queued', 'dispatched', 'running')").run(tenant).changes,
+        inventory: this.db.prepare("DELETE FROM inventory WHERE tenant_id = ?").run(tenant).changes,
+        events: this.db.prepare("DELETE FROM events WHERE tenant_id = ?").run(tenant).changes,
+        telemetry: this.db.prepare("DELETE FROM telemetry WHERE tenant_id = ?").run(tenant).changes,
+      };
+      this.audit({ tenant_id: tenant, actor: input.actor, action: "operational_data.purged", target_type: "tenant", target_id: tenant, details: counts });
+      return counts;
+    });
+  }
+
+  replaceInventory(input: { tenant_id: string; agent_id: string; items: InventoryItem[]; collected_at: Millis }): Promise<void> {
+    return this.atomically(() => {
+      this.db.prepare("DELETE FROM inventory WHERE agent_id = ?").run(input.agent_id);
+      const insert = this.db.prepare("INSERT OR REPLACE INTO inventory (tenant_id, agent_id, kind, target, key, data, collected_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+      for (const item of input.items) insert.run(input.tenant_id, input.agent_id, item.kind, item.target, item.key, JSON.stringify(item.data), input.collected_at);
+    });
+  }
+
+  async listInventory(input: { tenant_id: string; agent_id: string }): Promise<Array<InventoryItem & { collected_at: Millis }>> {
+    const rows = this.db.prepare("SELECT * FROM inventory WHERE tenant_id = ? AND agent_id = ? ORDER BY kind, target, key").all(input.tenant_id, input.agent_id) as Row[];
+    return rows.map((row) => ({ kind: row.kind as string, target: row.target as string, key: row.key as string, data: JSON.parse(row.data as string) as Record<string, unknown>, collected_at: row.collected_at as number }));
+  }
+
+  appendEvent(input: { tenant_id: string; agent_id: string; source: string; target: string; type: string; data: Record<string, unknown>; created_at: Millis }): Promise<void> {
+    return this.writes.run(() => {
+      this.db
+        .prepare("INSERT INTO events (tenant_id, agent_id, source, target, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .run(input.tenant_id, input.agent_id, input.source, input.target, input.type, JSON.stringify(input.data), input.created_at);
+    });
+  }
+
+  putTelemetry(input: { tenant_id: string; agent_id: string; data: Record<string, unknown>; updated_at: Millis }): Promise<void> {
+    return this.writes.run(() => {
+      this.db.prepare("INSERT OR REPLACE INTO telemetry (agent_id, tenant_id, data, updated_at) VALUES (?, ?, ?, ?)").run(input.agent_id, input.tenant_id, JSON.stringify(input.data), input.updated_at);
+    });
+  }
+
+  async getTelemetry(agentId: string): Promise<{ data: Record<string, unknown>; updated_at: Millis } | null> {
+    const row = this.db.prepare("SELECT data, updated_at FROM telemetry WHERE agent_id = ?").get(agentId) as Row | undefined;
+    return row ? { data: JSON.parse(row.data as string) as Record<string, unknown>, updated_at: row.updated_at as number } : null;
+  }
+
   appendAudit(entry: NewAuditEntry): Promise<void> {
     return this.writes.run(() => this.audit(entry));
   }
@@ -304,6 +370,7 @@ export class SqliteStore implements Store {
       finished_at: patch.finished_at ?? null,
       cancel_requested_at: patch.cancel_requested_at ?? null,
       clear_params: patch.clear_params ? 1 : 0,
+      envelope_only: patch.envelope_only ? 1 : 0,
       attempts_increment: patch.attempts_increment ?? 0,
     };
   }

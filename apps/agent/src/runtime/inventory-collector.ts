@@ -1,0 +1,86 @@
+import type { Logger } from "pino";
+import type { HandlerTable } from "../executors/handler.js";
+import type { InventoryItem, InventoryStore } from "../journal/inventory-store.js";
+import type { Targets } from "../targets/targets.js";
+
+export interface Collected {
+  items: InventoryItem[];
+  collectedAt: number;
+  healthy: number;
+  unhealthy: number;
+}
+
+/**
+ * Gathers VMs (Proxmox) and folders and devices (SyncThing) of every target, keeps them in the
+ * local store, and hands the snapshot on (the runtime decides, by policy, what leaves the machine).
+ */
+export class InventoryCollector {
+  private timer: NodeJS.Timeout | undefined;
+  private soon: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly targets: Targets,
+    private readonly handlers: HandlerTable,
+    private readonly store: InventoryStore,
+    private readonly onCollected: (collected: Collected) => void,
+    private readonly log: Logger,
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.collectNow(), this.intervalMs);
+    this.timer.unref();
+    this.collectNow();
+  }
+
+  stop(): Promise<void> {
+    clearInterval(this.timer);
+    clearTimeout(this.soon);
+    return this.running ?? Promise.resolve();
+  }
+
+  /** After a change (a mutating command succeeded): refresh shortly, once for a burst. */
+  changed(): void {
+    if (this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      this.collectNow();
+    }, 500);
+    this.soon.unref();
+  }
+
+  collectNow(): void {
+    if (this.running) return;
+    this.running = this.collect()
+      .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, "inventory collection failed"))
+      .finally(() => (this.running = undefined));
+  }
+
+  private async collect(): Promise<void> {
+    const items: InventoryItem[] = [];
+    let healthy = 0;
+    let unhealthy = 0;
+    for (const target of this.targets.list()) {
+      const ctx = { commandId: `inventory:${target.name}`, signal: AbortSignal.timeout(30_000), progress: () => {}, log: this.log };
+      try {
+        if (target.kind === "proxmox") {
+          const { vms } = await this.handlers["proxmox.vm.list"]({ target: target.name }, ctx);
+          for (const vm of vms) items.push({ kind: "proxmox.vm", target: target.name, key: String(vm.vmid), data: vm });
+        } else {
+          const { folders } = await this.handlers["syncthing.folders.list"]({ target: target.name }, ctx);
+          for (const folder of folders) items.push({ kind: "syncthing.folder", target: target.name, key: String(folder.id), data: { id: folder.id, label: folder.label, path: folder.path, type: folder.type, paused: folder.paused } });
+          const { devices } = await this.handlers["syncthing.devices.list"]({ target: target.name }, ctx);
+          for (const device of devices) items.push({ kind: "syncthing.device", target: target.name, key: String(device.deviceID), data: { deviceID: device.deviceID, name: device.name, paused: device.paused } });
+        }
+        healthy++;
+      } catch (err) {
+        unhealthy++;
+        this.log.warn({ target: target.name, err: (err as Error).message }, "target did not answer the inventory collection");
+      }
+    }
+    const collectedAt = Date.now();
+    this.store.replace(items, collectedAt);
+    this.onCollected({ items, collectedAt, healthy, unhealthy });
+  }
+}

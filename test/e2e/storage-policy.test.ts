@@ -1,0 +1,146 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { pairAgent, startControlPlane, type AgentHandle, type TenantHandle } from "../support/botmox.js";
+import { scanControlPlaneDb } from "../support/db-scan.js";
+import { addProxmoxTarget, pveSimulator, ROOT_SECRET } from "../support/pve.js";
+import { startSyncthing } from "../support/syncthing.js";
+import { captureProxy } from "../support/tcp-capture.js";
+
+type Result = { id: string; status: string; result: any; error: { code: string; message: string } | null };
+
+function commander(tenant: TenantHandle, agent: AgentHandle) {
+  return async (name: string, params: Record<string, unknown>): Promise<Result> => (await tenant.as("operator").post(`/api/v1/agents/${agent.agentId}/commands?wait=60`, { name, params })).body;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+describe("storage_policy: operational data stays where the tenant says", () => {
+  test("the API validates, audits and enforces roles", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    const path = "/api/v1/settings/storage_policy";
+    expect((await tenant.as("viewer").get(path)).body).toEqual({ secrets: "local-only", operational: "cloud", sync: { enabled: false }, updated_at: 0, updated_by: null });
+    expect((await tenant.as("operator").call("PUT", path, { secrets: "local-only", operational: "local", sync: { enabled: false } })).status).toBe(403);
+    const cloudSecrets = await tenant.api.call("PUT", path, { secrets: "cloud", operational: "local", sync: { enabled: false } });
+    expect(cloudSecrets.status).toBe(400);
+    expect(cloudSecrets.body.error.details[0].path).toBe("secrets");
+    expect((await tenant.api.call("PATCH", path, { operational: "somewhere" })).body.error.details[0].path).toBe("operational");
+    expect((await tenant.api.call("PATCH", path, { sync: { enabled: "yes" } })).body.error.details[0].path).toBe("sync.enabled");
+    expect((await tenant.api.call("PATCH", path, { colour: "blue" })).body.error.details[0]).toMatchObject({ message: expect.stringContaining("colour") });
+    expect((await tenant.api.call("PUT", path, { operational: "local" })).status).toBe(400);
+
+    const patched = await tenant.api.call("PATCH", path, { sync: { enabled: true } });
+    expect(patched.body).toMatchObject({ secrets: "local-only", operational: "cloud", sync: { enabled: true }, updated_by: expect.stringMatching(/^api_key:/) });
+    const replaced = await tenant.api.call("PUT", path, { secrets: "local-only", operational: "local", sync: { enabled: false } });
+    expect(replaced.body).toMatchObject({ operational: "local", sync: { enabled: false } });
+    expect(replaced.body.updated_at).toBeGreaterThan(patched.body.updated_at);
+    const audit = (await tenant.api.get("/api/v1/audit?limit=1000")).body.entries.filter((e: { action: string }) => e.action === "storage_policy.updated");
+    expect(audit).toHaveLength(2);
+    expect(audit[1]).toMatchObject({ actor: expect.stringMatching(/^api_key:/), details: { from: { operational: "cloud", sync: { enabled: true } }, to: { operational: "local", sync: { enabled: false } } } });
+  });
+
+  test("local keeps markers off the control plane; cloud stores them; back to local purges them; secrets never leave", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using wire = await captureProxy(cp.port);
+    await using agent = await pairAgent(cp, tenant, { BOTMOX_INVENTORY_INTERVAL_MS: "1000" }, wire.url);
+    await using sim = await pveSimulator({ timings: { cloneMs: 100, powerMs: 50, taskMs: 50 } });
+    await using st = await startSyncthing("policy");
+    expect((await addProxmoxTarget(agent, "default", sim)).code).toBe(0);
+    expect((await agent.cli(["targets", "add", "syncthing", "sync", "--from-config", st.configPath])).code).toBe(0);
+    await agent.start();
+    const run = commander(tenant, agent);
+    const policyPath = "/api/v1/settings/storage_policy";
+    const applied = (version: number) => until(`policy ${version} applied`, async () => ((await tenant.api.get(`/api/v1/agents/${agent.agentId}`)).body.policy_version_applied === version ? true : undefined));
+
+    const workload = async (tag: string) => {
+      const marker = (what: string) => `mk-${tag}-${what}-${randomBytes(4).toString("hex")}`;
+      const markers = { vm: marker("vm"), folder: marker("folder"), echo: marker("echo") };
+      const clone = await run("proxmox.vm.clone", { node: "pve1", vmid: 9000, name: markers.vm });
+      expect(clone.status).toBe("succeeded");
+      expect((await run("proxmox.vm.start", { node: "pve1", vmid: clone.result.newid })).status).toBe("succeeded");
+      mkdirSync(join(st.dataDir, markers.folder), { recursive: true });
+      const folder = await run("syncthing.folder.add", { target: "sync", id: markers.folder, label: markers.folder, path: join(st.dataDir, markers.folder) });
+      expect(folder.result.folder.label).toBe(markers.folder); // relayed live to the waiting caller
+      const echo = await run("agent.echo", { data: markers.echo });
+      expect(echo.result).toEqual({ data: markers.echo });
+      return { markers: Object.values(markers), echo };
+    };
+
+    // local: only envelopes on the control plane
+    const local = await tenant.api.call("PUT", policyPath, { secrets: "local-only", operational: "local", sync: { enabled: false } });
+    await applied(local.body.updated_at);
+    const first = await workload("local");
+    const fromAgent = await tenant.api.get(`/api/v1/commands/${first.echo.id}/result`);
+    expect(fromAgent.body).toMatchObject({ source: "agent", result: { data: first.markers[2] } });
+    const inventory = await until("the VM in the agent's inventory", async () => {
+      const response = await tenant.api.get(`/api/v1/agents/${agent.agentId}/inventory`);
+      return response.body.items?.some((item: { data: { name?: string } }) => item.data.name === first.markers[0]) ? response.body : undefined;
+    });
+    expect(inventory.source).toBe("agent");
+    expect((await tenant.api.get(`/api/v1/commands/${first.echo.id}`)).body).toMatchObject({ status: "succeeded", result: null, params: null });
+    expect(scanControlPlaneDb(cp.dataDir, first.markers)).toEqual({});
+
+    // local + sync: aggregate telemetry only
+    const sync = await tenant.api.call("PATCH", policyPath, { sync: { enabled: true } });
+    await applied(sync.body.updated_at);
+    const telemetry = await until("telemetry", async () => {
+      const response = await tenant.api.get(`/api/v1/agents/${agent.agentId}/telemetry`);
+      return response.body.counts ? response.body : undefined;
+    });
+    expect(telemetry).toMatchObject({ counts: { "proxmox.vm": 4, "syncthing.folder": 1 }, healthy_targets: 2, unhealthy_targets: 0 });
+    expect(scanControlPlaneDb(cp.dataDir, first.markers)).toEqual({});
+
+    // cloud: backfill and storage
+    const cloud = await tenant.api.call("PUT", policyPath, { secrets: "local-only", operational: "cloud", sync: { enabled: false } });
+    await applied(cloud.body.updated_at);
+    await until("backfilled inventory", async () => {
+      const response = await tenant.api.get(`/api/v1/agents/${agent.agentId}/inventory`);
+      return response.body.source === "control-plane" && response.body.items.some((item: { data: { name?: string } }) => item.data.name === first.markers[0]) ? true : undefined;
+    });
+    const second = await workload("cloud");
+    await until("cloud markers stored", async () => (Object.keys(scanControlPlaneDb(cp.dataDir, second.markers)).length === 3 ? true : undefined));
+    expect((await tenant.api.get(`/api/v1/commands/${second.echo.id}/result`)).body).toMatchObject({ source: "control-plane", result: { data: second.markers[2] } });
+
+    // back to local: purged, and the count reported
+    const back = await tenant.api.call("PUT", policyPath, { secrets: "local-only", operational: "local", sync: { enabled: false } });
+    expect(back.body.purged.command_results).toBeGreaterThanOrEqual(4);
+    expect(back.body.purged.inventory).toBeGreaterThanOrEqual(6);
+    expect(scanControlPlaneDb(cp.dataDir, [...first.markers, ...second.markers])).toEqual({});
+    const purge = (await tenant.api.get("/api/v1/audit?limit=1000")).body.entries.filter((e: { action: string }) => e.action === "operational_data.purged").at(-1);
+    expect(purge.details).toEqual(back.body.purged);
+
+    // Secrets: nowhere on the control plane side, in any mode.
+    await cp.stop();
+    for (const secret of [ROOT_SECRET, st.apiKey]) {
+      expect(Object.keys(scanControlPlaneDb(cp.dataDir, [secret]))).toEqual([]);
+      expect(wire.captured().toString("latin1").includes(secret)).toBe(false);
+      expect(cp.child.output().includes(secret)).toBe(false);
+      expect(agent.allLogs().some((line) => JSON.stringify(line).includes(secret))).toBe(false);
+    }
+  });
+
+  test("the agent refuses to send a result carrying a vault secret, and says so", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    await using st = await startSyncthing("leak");
+    expect((await agent.cli(["targets", "add", "syncthing", "sync", "--from-config", st.configPath])).code).toBe(0);
+    await agent.start();
+    mkdirSync(join(st.dataDir, "trap"), { recursive: true });
+    // SyncThing echoes the label back in the folder config, so the executor's result would carry the key.
+    const leak = await commander(tenant, agent)("syncthing.folder.add", { target: "sync", id: "trap", label: st.apiKey, path: join(st.dataDir, "trap") });
+    expect(leak).toMatchObject({ status: "failed", result: null, error: { code: "SECRET_LEAK_BLOCKED" } });
+    await agent.child!.waitForLog((line) => line.msg === "command result contained a vault secret; it was withheld");
+  });
+});
