@@ -1,15 +1,11 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { pairAgent, startControlPlane, type AgentHandle, type TenantHandle } from "../support/botmox.js";
+import { commander, pairAgent, startControlPlane } from "../support/botmox.js";
 import { addProxmoxTarget, pveSimulator, ROOT_SECRET } from "../support/pve.js";
 import { captureProxy } from "../support/tcp-capture.js";
 
-type Result = { status: string; result: any; error: { code: string; message: string; details?: any } | null };
 
-function commander(tenant: TenantHandle, agent: AgentHandle) {
-  return async (name: string, params: Record<string, unknown>, wait = 60): Promise<Result> => (await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands?wait=${wait}`, { name, params })).body;
-}
 
 describe("Proxmox VE through the control plane (simulator validating the real PVE 9 schema)", () => {
   test("every command, end to end", async () => {

@@ -2,27 +2,15 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { pairAgent, startControlPlane, type AgentHandle, type TenantHandle } from "../support/botmox.js";
+import { commander, pairAgent, startControlPlane } from "../support/botmox.js";
+import { until } from "../support/until.js";
 import { scanControlPlaneDb } from "../support/db-scan.js";
 import { addProxmoxTarget, pveSimulator, ROOT_SECRET } from "../support/pve.js";
 import { startSyncthing } from "../support/syncthing.js";
 import { captureProxy } from "../support/tcp-capture.js";
 
-type Result = { id: string; status: string; result: any; error: { code: string; message: string } | null };
 
-function commander(tenant: TenantHandle, agent: AgentHandle) {
-  return async (name: string, params: Record<string, unknown>): Promise<Result> => (await tenant.as("operator").post(`/api/v1/agents/${agent.agentId}/commands?wait=60`, { name, params })).body;
-}
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 describe("storage_policy: operational data stays where the tenant says", () => {
   test("the API validates, audits and enforces roles", async () => {
@@ -59,7 +47,7 @@ describe("storage_policy: operational data stays where the tenant says", () => {
     expect((await addProxmoxTarget(agent, "default", sim)).code).toBe(0);
     expect((await agent.cli(["targets", "add", "syncthing", "sync", "--from-config", st.configPath])).code).toBe(0);
     await agent.start();
-    const run = commander(tenant, agent);
+    const run = commander(tenant, agent, "operator");
     const policyPath = "/api/v1/settings/storage_policy";
     const applied = (version: number) => until(`policy ${version} applied`, async () => ((await tenant.api.get(`/api/v1/agents/${agent.agentId}`)).body.policy_version_applied === version ? true : undefined));
 
@@ -139,7 +127,7 @@ describe("storage_policy: operational data stays where the tenant says", () => {
     await agent.start();
     mkdirSync(join(st.dataDir, "trap"), { recursive: true });
     // SyncThing echoes the label back in the folder config, so the executor's result would carry the key.
-    const leak = await commander(tenant, agent)("syncthing.folder.add", { target: "sync", id: "trap", label: st.apiKey, path: join(st.dataDir, "trap") });
+    const leak = await commander(tenant, agent, "operator")("syncthing.folder.add", { target: "sync", id: "trap", label: st.apiKey, path: join(st.dataDir, "trap") });
     expect(leak).toMatchObject({ status: "failed", result: null, error: { code: "SECRET_LEAK_BLOCKED" } });
     await agent.child!.waitForLog((line) => line.msg === "command result contained a vault secret; it was withheld");
   });

@@ -2,28 +2,14 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { pairAgent, startControlPlane, type AgentHandle, type TenantHandle } from "../support/botmox.js";
+import { commander, pairAgent, startControlPlane } from "../support/botmox.js";
+import { until } from "../support/until.js";
 import { openEventStream } from "../support/sse.js";
 import { startSyncthing } from "../support/syncthing.js";
 
 const sha = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
-}
 
-function commander(tenant: TenantHandle, agent: AgentHandle) {
-  return async (name: string, params: Record<string, unknown>) => {
-    const response = await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands?wait=60`, { name, params });
-    return response.body as { status: string; result: any; error: { code: string; message: string } | null };
-  };
-}
 
 describe("SyncThing through the control plane (real SyncThing 1.19.2)", () => {
   test("wire two devices, share a folder, sync a file; accept a third device; events reach SSE", async () => {

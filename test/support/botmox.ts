@@ -143,3 +143,11 @@ export function executionCounts(agent: AgentHandle): Map<string, number> {
   }
   return counts;
 }
+
+export type CommandReply = { id: string; status: string; result: any; error: { code: string; message: string; details?: any } | null };
+
+/** Sends commands to the agent through the API and waits for their final state. */
+export function commander(tenant: TenantHandle, agent: AgentHandle, role: "admin" | "operator" = "admin") {
+  return async (name: string, params: Record<string, unknown>, waitS = 60): Promise<CommandReply> =>
+    (await tenant.as(role).post(`/api/v1/agents/${agent.agentId}/commands?wait=${waitS}`, { name, params })).body;
+}

@@ -2,18 +2,22 @@ import type { FastifyInstance } from "fastify";
 import { CLOSE_CODES } from "@botmox/protocol";
 import { z } from "zod";
 import { ApiError } from "../../errors/api-error.js";
+import type { AgentRecord, Store } from "../../store/types.js";
 import type { RouteContext } from "../context.js";
 import { agentJson } from "../serialize.js";
 import { parseInput } from "../validation.js";
 
 export const idParams = z.object({ id: z.uuid({ message: "must be a UUID" }) });
 
+/** The tenant's agent, or 404: another tenant's agent does not exist for this caller. */
+export async function findTenantAgent(store: Store, tenantId: string, id: string): Promise<AgentRecord> {
+  const agent = await store.getAgent(id);
+  if (!agent || agent.tenant_id !== tenantId) throw new ApiError("NOT_FOUND", `Agent ${id} not found`);
+  return agent;
+}
+
 export function agentRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  const findAgent = async (tenantId: string, id: string) => {
-    const agent = await ctx.store.getAgent(id);
-    if (!agent || agent.tenant_id !== tenantId) throw new ApiError("NOT_FOUND", `Agent ${id} not found`);
-    return agent;
-  };
+  const findAgent = (tenantId: string, id: string) => findTenantAgent(ctx.store, tenantId, id);
 
   app.get("/api/v1/agents", async (request) => {
     const principal = await ctx.auth.authenticate(request, "viewer");

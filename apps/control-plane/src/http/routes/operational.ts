@@ -3,18 +3,14 @@ import { isFinalStatus } from "@botmox/protocol";
 import { ApiError } from "../../errors/api-error.js";
 import type { RouteContext } from "../context.js";
 import { parseInput } from "../validation.js";
-import { idParams } from "./agents.js";
+import { findTenantAgent, idParams } from "./agents.js";
 
 /**
  * Operational data: from the store for "cloud" tenants, through the tunnel from the agent for
  * "local" ones (503 AGENT_OFFLINE when it is not connected).
  */
 export function operationalRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  const agentOf = async (tenantId: string, id: string) => {
-    const agent = await ctx.store.getAgent(id);
-    if (!agent || agent.tenant_id !== tenantId) throw new ApiError("NOT_FOUND", `Agent ${id} not found`);
-    return agent;
-  };
+  const agentOf = (tenantId: string, id: string) => findTenantAgent(ctx.store, tenantId, id);
 
   app.get("/api/v1/commands/:id/result", async (request) => {
     const principal = await ctx.auth.authenticate(request, "viewer");
