@@ -76,6 +76,7 @@ describe("the gateway survives bad input", () => {
     await new Promise((resolve) => ws.once("open", resolve));
     ws.send(hello(agent.agentId));
     expect((await nextMessage(ws)).type).toBe("welcome");
+    expect(await nextMessage(ws)).toMatchObject({ type: "policy", payload: { operational: "cloud" } });
 
     ws.send("{ not json");
     expect(await nextMessage(ws)).toMatchObject({ type: "error", payload: { code: "INVALID_JSON" } });

@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import pino from "pino";
+import { DEFAULT_STORAGE_POLICY } from "@botmox/protocol";
 import { describe, expect, test } from "vitest";
 import type WebSocket from "ws";
 import type { CommandLifecycle } from "../commands/command-lifecycle.js";
@@ -39,7 +40,7 @@ describe("AgentSession dispatch pump", () => {
       },
       redelivered: async () => null,
     } as unknown as CommandLifecycle;
-    const store = { activeCommands: async () => [], updateAgentSession: async () => {} } as unknown as Store;
+    const store = { activeCommands: async () => [], updateAgentSession: async () => {}, getStoragePolicy: async () => DEFAULT_STORAGE_POLICY } as unknown as Store;
     const bus = new EventBus();
     const ws = new FakeSocket();
     const session = new AgentSession(ws as unknown as WebSocket, agent, {
