@@ -108,6 +108,13 @@ describe("storage_policy: operational data stays where the tenant says", () => {
     const purge = (await tenant.api.get("/api/v1/audit?limit=1000")).body.entries.filter((e: { action: string }) => e.action === "operational_data.purged").at(-1);
     expect(purge.details).toEqual(back.body.purged);
 
+    // Data kept only on the agent cannot be fetched while it is offline: a clear 503.
+    await agent.child!.kill("SIGTERM");
+    const offline = await tenant.api.get(`/api/v1/commands/${first.echo.id}/result`);
+    expect(offline.status).toBe(503);
+    expect(offline.body.error.code).toBe("AGENT_OFFLINE");
+    expect((await tenant.api.get(`/api/v1/agents/${agent.agentId}/inventory`)).status).toBe(503);
+
     // Secrets: nowhere on the control plane side, in any mode.
     await cp.stop();
     for (const secret of [ROOT_SECRET, st.apiKey]) {
