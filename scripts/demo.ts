@@ -132,7 +132,7 @@ async function main(): Promise<void> {
   say(`    -d '{"name":"agent.ping"}' '${url}/api/v1/agents/${paired.agent_id}/commands?wait=5'`);
   say(`  curl -N -H "Authorization: Bearer ${api_key}" ${url}/api/v1/events`);
   say(`\nLogs: ${join(demoDir, "control-plane.log")} and ${join(demoDir, "agent.log")}`);
-  say("Both are running. Press Ctrl-C to stop them.");
+  say("Everything is running. Press Ctrl-C to stop it all.");
 }
 
 function stopAll(code: number): void {
