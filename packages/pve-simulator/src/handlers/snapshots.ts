@@ -1,6 +1,6 @@
 import { requirePrivilege } from "../auth.js";
-import { PveError, PveState } from "../state.js";
-import { num, str, type Handler } from "./context.js";
+import { PveError } from "../state.js";
+import { lockedTask, num, str, type Handler } from "./context.js";
 
 export const snapshotHandlers: Record<string, Handler> = {
   "GET /nodes/{node}/qemu/{vmid}/snapshot": (ctx) => {
@@ -13,18 +13,12 @@ export const snapshotHandlers: Record<string, Handler> = {
   "POST /nodes/{node}/qemu/{vmid}/snapshot": (ctx) => {
     const vm = ctx.state.vm(str(ctx, "node"), num(ctx, "vmid"));
     requirePrivilege(ctx.grant, `/vms/${vm.vmid}`, "VM.Snapshot");
-    PveState.assertUnlocked(vm);
     const name = str(ctx, "snapname");
     if (vm.snapshots.has(name)) throw new PveError(500, `snapshot name '${name}' already used`);
-    vm.lock = "snapshot";
-    return ctx.tasks.start({
-      node: vm.node,
+    return lockedTask(ctx, vm, {
       type: "qmsnapshot",
-      id: vm.vmid,
-      user: ctx.user,
-      durationMs: ctx.timings.taskMs,
+      lock: "snapshot",
       run: (log) => {
-        delete vm.lock;
         const parent = [...vm.snapshots.keys()].at(-1);
         vm.snapshots.set(name, { name, description: ctx.params.description === undefined ? "" : str(ctx, "description"), snaptime: Math.floor(Date.now() / 1000), ...(parent ? { parent } : {}), config: { ...vm.config } });
         log(`snapshotting 'drive-scsi0' (${String(vm.config.scsi0 ?? "")})`);
@@ -34,18 +28,12 @@ export const snapshotHandlers: Record<string, Handler> = {
   "POST /nodes/{node}/qemu/{vmid}/snapshot/{snapname}/rollback": (ctx) => {
     const vm = ctx.state.vm(str(ctx, "node"), num(ctx, "vmid"));
     requirePrivilege(ctx.grant, `/vms/${vm.vmid}`, "VM.Snapshot.Rollback");
-    PveState.assertUnlocked(vm);
     const snapshot = vm.snapshots.get(str(ctx, "snapname"));
     if (!snapshot) throw new PveError(500, `snapshot '${str(ctx, "snapname")}' does not exist`);
-    vm.lock = "rollback";
-    return ctx.tasks.start({
-      node: vm.node,
+    return lockedTask(ctx, vm, {
       type: "qmrollback",
-      id: vm.vmid,
-      user: ctx.user,
-      durationMs: ctx.timings.taskMs,
+      lock: "rollback",
       run: (log) => {
-        delete vm.lock;
         vm.config = { ...snapshot.config };
         vm.status = "stopped";
         log(`rolled back to snapshot '${snapshot.name}'`);
@@ -55,18 +43,12 @@ export const snapshotHandlers: Record<string, Handler> = {
   "DELETE /nodes/{node}/qemu/{vmid}/snapshot/{snapname}": (ctx) => {
     const vm = ctx.state.vm(str(ctx, "node"), num(ctx, "vmid"));
     requirePrivilege(ctx.grant, `/vms/${vm.vmid}`, "VM.Snapshot");
-    PveState.assertUnlocked(vm);
     const name = str(ctx, "snapname");
     if (!vm.snapshots.has(name)) throw new PveError(500, `snapshot '${name}' does not exist`);
-    vm.lock = "snapshot-delete";
-    return ctx.tasks.start({
-      node: vm.node,
+    return lockedTask(ctx, vm, {
       type: "qmdelsnapshot",
-      id: vm.vmid,
-      user: ctx.user,
-      durationMs: ctx.timings.taskMs,
+      lock: "snapshot-delete",
       run: (log) => {
-        delete vm.lock;
         vm.snapshots.delete(name);
         log(`removed snapshot '${name}'`);
       },

@@ -1,6 +1,6 @@
 import { requirePrivilege } from "../auth.js";
 import { PveError, PveState } from "../state.js";
-import { num, str, type Handler } from "./context.js";
+import { lockedTask, num, str, type Handler } from "./context.js";
 
 export const vmLifecycleHandlers: Record<string, Handler> = {
   "POST /nodes/{node}/qemu/{vmid}/clone": (ctx) => {
@@ -44,15 +44,10 @@ export const vmLifecycleHandlers: Record<string, Handler> = {
     PveState.assertUnlocked(vm);
     if (vm.template) throw new PveError(500, `VM ${vm.vmid} is already a template`);
     if (vm.status !== "stopped") throw new PveError(500, "You can't convert a VM to template if VM is running");
-    vm.lock = "template";
-    return ctx.tasks.start({
-      node: vm.node,
+    return lockedTask(ctx, vm, {
       type: "qmtemplate",
-      id: vm.vmid,
-      user: ctx.user,
-      durationMs: ctx.timings.taskMs,
+      lock: "template",
       run: (log) => {
-        delete vm.lock;
         vm.template = true;
         vm.config.template = 1;
         log(`converted VM ${vm.vmid} to a template`);
