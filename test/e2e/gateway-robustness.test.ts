@@ -22,8 +22,27 @@ async function rawAgent(cp: ControlPlaneHandle, tenant: TenantHandle) {
   return { agentId, headers, connect };
 }
 
+// Frames can arrive in one TCP read and be emitted back to back, before an awaiting caller
+// could attach a new listener: queue every frame from the start and hand them out in order.
+const inboxes = new WeakMap<WebSocket, { frames: any[]; waiting: Array<(frame: any) => void> }>();
+function inbox(ws: WebSocket) {
+  let box = inboxes.get(ws);
+  if (!box) {
+    const created = { frames: [] as any[], waiting: [] as Array<(frame: any) => void> };
+    ws.on("message", (data) => {
+      const frame = JSON.parse(data.toString());
+      const waiter = created.waiting.shift();
+      if (waiter) waiter(frame);
+      else created.frames.push(frame);
+    });
+    inboxes.set(ws, (box = created));
+  }
+  return box;
+}
 function nextMessage(ws: WebSocket): Promise<any> {
-  return new Promise((resolve) => ws.once("message", (data) => resolve(JSON.parse(data.toString()))));
+  const box = inbox(ws);
+  const ready = box.frames.shift();
+  return ready !== undefined ? Promise.resolve(ready) : new Promise((resolve) => box.waiting.push(resolve));
 }
 function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
   return new Promise((resolve) => ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
@@ -73,6 +92,7 @@ describe("the gateway survives bad input", () => {
     expect((await closed(early)).code).toBe(4001);
 
     const ws = agent.connect();
+    inbox(ws);
     await new Promise((resolve) => ws.once("open", resolve));
     ws.send(hello(agent.agentId));
     expect((await nextMessage(ws)).type).toBe("welcome");
