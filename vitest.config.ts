@@ -8,5 +8,6 @@ export default defineConfig({
     // Two cores: end-to-end files start several real processes each.
     maxWorkers: 2,
     pool: "forks",
+    setupFiles: ["test/vitest.setup.ts"],
   },
 });

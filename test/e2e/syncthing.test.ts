@@ -137,3 +137,26 @@ describe("SyncThing event stream", () => {
     sse.close();
   });
 });
+
+describe("SyncThing events across a tunnel outage", () => {
+  test("events that happen while the control plane is away are delivered when the agent is back", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    await using st = await startSyncthing("outage");
+    expect((await agent.cli(["targets", "add", "syncthing", "main", "--from-config", st.configPath])).code).toBe(0);
+    const run = await agent.start();
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // the follower has synced with SyncThing's event ids
+
+    await cp.stop();
+    await run.waitForLog((line) => line.msg === "disconnected from control plane");
+    mkdirSync(join(st.dataDir, "offline-change"), { recursive: true });
+    await fetch(`${st.apiUrl}/rest/config/folders`, { method: "POST", headers: { "X-API-Key": st.apiKey }, body: JSON.stringify({ id: "offline-change", path: join(st.dataDir, "offline-change") }) });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    await cp.restart();
+    const sse = await openEventStream(`${cp.url}/api/v1/events?types=agent.event`, tenant.keys.viewer);
+    await sse.waitFor((e) => JSON.stringify(e.data.data).includes('"offline-change"'), 30_000);
+    sse.close();
+  });
+});

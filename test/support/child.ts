@@ -11,6 +11,17 @@ export interface Child {
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+const live = new Set<{ kill(signal?: NodeJS.Signals): Promise<unknown> }>();
+
+/**
+ * Kills whatever a test file started and did not stop: a test that times out never reaches its
+ * `await using` cleanup. Registered for every test file in vitest.setup.ts.
+ */
+export async function killLeftoverChildren(): Promise<void> {
+  await Promise.all([...live].map((child) => child.kill("SIGKILL")));
+  live.clear();
+}
+
 /** Spawns a real process and keeps its output for assertions and failure messages. */
 export function startChild(
   command: string,
@@ -46,7 +57,7 @@ export function startChild(
           return [];
         }
       });
-  return {
+  const handle: Child = {
     process: child,
     output: () => output,
     logs,
@@ -71,12 +82,19 @@ export function startChild(
     },
     async kill(signal = "SIGTERM") {
       if (child.exitCode === null && child.signalCode === null) {
-        if (options.processGroup) process.kill(-child.pid!, signal);
-        else child.kill(signal);
+        try {
+          if (options.processGroup) process.kill(-child.pid!, signal);
+          else child.kill(signal);
+        } catch {
+          /* already gone */
+        }
       }
       return exited;
     },
   };
+  live.add(handle);
+  void exited.then(() => live.delete(handle));
+  return handle;
 }
 
 /** Runs a command to completion. */

@@ -1,0 +1,4 @@
+import { afterAll } from "vitest";
+import { killLeftoverChildren } from "./support/child.js";
+
+afterAll(killLeftoverChildren);
