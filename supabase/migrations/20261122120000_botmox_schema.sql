@@ -1,108 +1,137 @@
--- Bot-Mox control plane schema: tables, indexes, append-only audit, row-level security.
--- Not idempotent: applied once, in order, like every migration the Supabase CLI runs.
-
-create extension if not exists pgcrypto;
+-- Bot-Mox control plane: tables and the indexes of the hot queries.
+--
+-- Not idempotent: plain `create table`, so a second run stops at the first statement with
+-- "relation already exists" and changes nothing (each migration runs in one transaction).
+-- The Supabase CLI (and test/support/postgres.ts) record applied versions in
+-- supabase_migrations.schema_migrations and never run a migration twice.
+--
+-- Times are timestamptz. Rows that belong to a tenant carry tenant_id, and every reference to
+-- an agent goes through (tenant_id, agent_id), so a row can never point at another tenant's agent.
 
 create table public.tenants (
   id uuid primary key default gen_random_uuid(),
-  name text not null,
+  name text not null check (length(name) between 1 and 200),
   created_at timestamptz not null default now()
 );
 
+-- Dashboard users (Supabase Auth) and the tenants they belong to.
 create table public.tenant_members (
-  tenant_id uuid not null references public.tenants(id) on delete cascade,
-  user_id uuid not null references auth.users(id) on delete cascade,
+  tenant_id uuid not null references public.tenants (id) on delete cascade,
+  user_id uuid not null references auth.users (id) on delete cascade,
   role text not null check (role in ('admin', 'operator', 'viewer')),
   created_at timestamptz not null default now(),
   primary key (tenant_id, user_id)
 );
-create index tenant_members_user on public.tenant_members(user_id);
+-- RLS looks members up by user (current_tenant_ids()).
+create index tenant_members_user on public.tenant_members (user_id);
 
 create table public.api_keys (
   id uuid primary key default gen_random_uuid(),
-  tenant_id uuid not null references public.tenants(id) on delete cascade,
+  tenant_id uuid not null references public.tenants (id) on delete cascade,
   role text not null check (role in ('admin', 'operator', 'viewer')),
-  key_hash text not null unique,
+  -- sha256 hex of the key; the key itself is shown once and never stored.
+  key_hash text not null unique check (key_hash ~ '^[0-9a-f]{64}$'),
   key_prefix text not null,
   created_at timestamptz not null default now(),
   revoked_at timestamptz
 );
+create index api_keys_tenant on public.api_keys (tenant_id, created_at);
 
 create table public.agents (
   id uuid primary key default gen_random_uuid(),
-  tenant_id uuid not null references public.tenants(id) on delete cascade,
-  name text,
+  tenant_id uuid not null references public.tenants (id) on delete cascade,
+  -- base64 of the raw 32-byte Ed25519 public key (44 characters).
   public_key text not null,
-  status text not null default 'offline' check (status in ('online', 'offline', 'revoked')),
+  name text,
   hostname text,
   version text,
   platform text,
   arch text,
-  capabilities jsonb not null default '[]',
+  capabilities jsonb not null default '[]' check (jsonb_typeof(capabilities) = 'array'),
+  status text not null default 'offline' check (status in ('online', 'offline', 'revoked')),
   last_seen_at timestamptz,
   connected_at timestamptz,
   session_id text,
+  -- The control-plane instance holding the agent's socket (routing across instances).
   instance_id text,
   revoked_at timestamptz,
   policy_version_applied bigint,
-  created_at timestamptz not null default now()
+  created_at timestamptz not null default now(),
+  -- Target of the (tenant_id, agent_id) foreign keys below.
+  unique (tenant_id, id),
+  check ((status = 'revoked') = (revoked_at is not null))
 );
-create index agents_tenant on public.agents(tenant_id, created_at);
+create index agents_tenant on public.agents (tenant_id, created_at);
+-- "Which agents did the instance that just died hold?"
+create index agents_instance on public.agents (instance_id) where status = 'online';
 
 create table public.pairings (
   id uuid primary key default gen_random_uuid(),
-  tenant_id uuid not null references public.tenants(id) on delete cascade,
+  tenant_id uuid not null references public.tenants (id) on delete cascade,
+  -- sha256 hex of the one-time code; the code itself is never stored.
   code_hash text not null unique,
   expires_at timestamptz not null,
   created_by text not null,
   created_at timestamptz not null default now(),
   consumed_at timestamptz,
-  agent_id uuid references public.agents(id) on delete set null
+  agent_id uuid,
+  foreign key (tenant_id, agent_id) references public.agents (tenant_id, id) on delete set null (agent_id),
+  check (agent_id is null or consumed_at is not null)
 );
+create index pairings_tenant on public.pairings (tenant_id, created_at);
 
+-- Handshake nonces already used, per agent, until they expire (replay protection).
 create table public.agent_nonces (
-  agent_id uuid not null references public.agents(id) on delete cascade,
+  agent_id uuid not null references public.agents (id) on delete cascade,
   nonce text not null,
   expires_at timestamptz not null,
   primary key (agent_id, nonce)
 );
 
 create table public.storage_policies (
-  tenant_id uuid primary key references public.tenants(id) on delete cascade,
+  tenant_id uuid primary key references public.tenants (id) on delete cascade,
   operational text not null default 'cloud' check (operational in ('cloud', 'local')),
   sync_enabled boolean not null default false,
   updated_at timestamptz not null default now(),
   updated_by text
 );
 
+-- The durable command queue (ARCHITECTURE §4, §8).
 create table public.commands (
-  id uuid primary key,
-  tenant_id uuid not null references public.tenants(id) on delete cascade,
-  agent_id uuid not null references public.agents(id) on delete cascade,
-  name text not null,
+  id uuid primary key, -- generated by the caller (UUIDv7), so retries can name the same command
+  tenant_id uuid not null references public.tenants (id) on delete cascade,
+  agent_id uuid not null,
+  name text not null check (name ~ '^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+$'),
   params jsonb,
   status text not null check (status in ('queued', 'dispatched', 'running', 'succeeded', 'failed', 'cancelled', 'expired')),
   result jsonb,
-  error jsonb,
+  -- { code, message, details }
+  error jsonb check (error is null or (jsonb_typeof(error) = 'object' and error ? 'code')),
   actor text not null,
-  last_actor text not null default 'system',
   idempotency_key text,
   request_hash text,
-  timeout_ms integer not null,
+  timeout_ms integer not null check (timeout_ms > 0),
   created_at timestamptz not null default now(),
   dispatched_at timestamptz,
   started_at timestamptz,
   finished_at timestamptz,
   expires_at timestamptz not null,
+  -- Set when an operator asks for a cancel the agent has not answered yet (cancel is best effort).
   cancel_requested_at timestamptz,
-  attempts integer not null default 0,
+  attempts integer not null default 0 check (attempts >= 0),
+  foreign key (tenant_id, agent_id) references public.agents (tenant_id, id) on delete cascade,
   unique (tenant_id, idempotency_key)
 );
-create index commands_queued on public.commands(agent_id, created_at) where status = 'queued';
-create index commands_in_flight on public.commands(agent_id, created_at) where status in ('dispatched', 'running');
-create index commands_expiry on public.commands(expires_at) where status in ('queued', 'dispatched');
-create index commands_listing on public.commands(tenant_id, agent_id, created_at desc);
+-- Non-final commands per agent: the queue a claim takes from, and what is in flight (redelivered on reconnect).
+create index commands_queued on public.commands (agent_id, created_at) where status = 'queued';
+create index commands_in_flight on public.commands (agent_id, created_at) where status in ('dispatched', 'running');
+-- The expiry sweep.
+create index commands_expiry on public.commands (expires_at) where status in ('queued', 'dispatched');
+-- GET /api/v1/agents/:id/commands
+create index commands_listing on public.commands (tenant_id, agent_id, created_at desc);
 
+-- Append-only (see the audit migration). No foreign key to tenants on purpose: the audit
+-- trail outlives a deleted tenant, and a cascade would have to delete audit rows.
 create table public.audit_log (
   id bigint generated always as identity primary key,
   tenant_id uuid not null,
@@ -113,108 +142,41 @@ create table public.audit_log (
   details jsonb,
   created_at timestamptz not null default now()
 );
-create index audit_tenant on public.audit_log(tenant_id, id);
+create index audit_log_tenant on public.audit_log (tenant_id, id);
 
+-- Operational data: stored only while the tenant's policy is `cloud` (ARCHITECTURE §2).
 create table public.inventory (
-  tenant_id uuid not null references public.tenants(id) on delete cascade,
-  agent_id uuid not null references public.agents(id) on delete cascade,
-  kind text not null,
-  target text not null,
+  tenant_id uuid not null references public.tenants (id) on delete cascade,
+  agent_id uuid not null,
+  kind text not null,          -- e.g. proxmox.vm, syncthing.folder
+  target text not null,        -- the agent-side target it came from (two PVE hosts can both have VM 100)
   key text not null,
   data jsonb not null,
-  collected_at timestamptz not null,
-  primary key (agent_id, kind, target, key)
+  updated_at timestamptz not null default now(),
+  primary key (agent_id, kind, target, key),
+  foreign key (tenant_id, agent_id) references public.agents (tenant_id, id) on delete cascade
 );
-create index inventory_tenant on public.inventory(tenant_id, agent_id);
+create index inventory_tenant on public.inventory (tenant_id, agent_id);
 
 create table public.events (
   id bigint generated always as identity primary key,
-  tenant_id uuid not null references public.tenants(id) on delete cascade,
-  agent_id uuid not null references public.agents(id) on delete cascade,
-  source text not null,
-  target text not null,
+  tenant_id uuid not null references public.tenants (id) on delete cascade,
+  agent_id uuid not null,
+  source text,                 -- e.g. syncthing
+  target text,
   type text not null,
-  data jsonb not null,
-  created_at timestamptz not null default now()
+  data jsonb not null default '{}',
+  created_at timestamptz not null default now(),
+  foreign key (tenant_id, agent_id) references public.agents (tenant_id, id) on delete cascade
 );
-create index events_tenant on public.events(tenant_id, id);
+create index events_tenant on public.events (tenant_id, id);
+create index events_agent on public.events (agent_id, id);
 
 create table public.telemetry (
-  agent_id uuid primary key references public.agents(id) on delete cascade,
-  tenant_id uuid not null references public.tenants(id) on delete cascade,
+  agent_id uuid primary key,
+  tenant_id uuid not null references public.tenants (id) on delete cascade,
   data jsonb not null,
-  updated_at timestamptz not null
+  updated_at timestamptz not null default now(),
+  foreign key (tenant_id, agent_id) references public.agents (tenant_id, id) on delete cascade
 );
-
--- The audit log is append-only for everyone, service role and owner included.
-create function public.refuse_audit_change() returns trigger language plpgsql as $$
-begin
-  raise exception 'audit_log is append-only: % is not allowed', tg_op using errcode = 'BMX10';
-end;
-$$;
-create trigger audit_log_append_only before update or delete on public.audit_log
-  for each row execute function public.refuse_audit_change();
-create trigger audit_log_no_truncate before truncate on public.audit_log
-  for each statement execute function public.refuse_audit_change();
-
--- Every command state change is audited by the database, in the same statement.
-create function public.audit_command_change() returns trigger language plpgsql as $$
-begin
-  if tg_op = 'INSERT' then
-    insert into public.audit_log (tenant_id, actor, action, target_type, target_id, details, created_at)
-    values (new.tenant_id, new.actor, 'command.queued', 'command', new.id::text, jsonb_build_object('name', new.name, 'agent_id', new.agent_id), new.created_at);
-    if new.status = 'dispatched' then
-      insert into public.audit_log (tenant_id, actor, action, target_type, target_id, details, created_at)
-      values (new.tenant_id, 'system', 'command.dispatched', 'command', new.id::text, jsonb_build_object('name', new.name), new.created_at);
-    end if;
-  elsif new.status is distinct from old.status then
-    if old.status = 'dispatched' and new.status in ('succeeded', 'failed', 'cancelled') then
-      insert into public.audit_log (tenant_id, actor, action, target_type, target_id, details)
-      values (new.tenant_id, new.last_actor, 'command.running', 'command', new.id::text, jsonb_build_object('name', new.name));
-    end if;
-    insert into public.audit_log (tenant_id, actor, action, target_type, target_id, details)
-    values (new.tenant_id, new.last_actor, 'command.' || new.status, 'command', new.id::text,
-            jsonb_strip_nulls(jsonb_build_object('name', new.name, 'error_code', new.error ->> 'code')));
-  end if;
-  return null;
-end;
-$$;
-create trigger commands_audit after insert or update of status on public.commands
-  for each row execute function public.audit_command_change();
-
--- Tenants the signed-in user belongs to: the JWT's app_metadata.tenant_id, or tenant_members rows.
--- SECURITY DEFINER so policies can use it without recursing through tenant_members' own policy.
-create function public.current_tenant_ids() returns setof uuid
-  language sql stable security definer set search_path = public, pg_temp as $$
-  select nullif(auth.jwt() -> 'app_metadata' ->> 'tenant_id', '')::uuid
-  where nullif(auth.jwt() -> 'app_metadata' ->> 'tenant_id', '') is not null
-  union
-  select tenant_id from public.tenant_members where user_id = auth.uid()
-$$;
-revoke all on function public.current_tenant_ids() from public;
-grant execute on function public.current_tenant_ids() to authenticated;
-
--- Row-level security: members read their tenant's rows; nobody but the service role writes.
-do $$
-declare
-  t text;
-begin
-  foreach t in array array['tenants', 'tenant_members', 'api_keys', 'agents', 'pairings', 'agent_nonces', 'storage_policies',
-                           'commands', 'audit_log', 'inventory', 'events', 'telemetry'] loop
-    execute format('alter table public.%I enable row level security', t);
-    execute format('alter table public.%I force row level security', t);
-    execute format('revoke all on public.%I from anon, authenticated', t);
-    execute format('grant all on public.%I to service_role', t);
-  end loop;
-  foreach t in array array['tenant_members', 'agents', 'storage_policies', 'commands', 'audit_log', 'inventory', 'events', 'telemetry'] loop
-    execute format('grant select on public.%I to authenticated', t);
-    execute format('create policy member_read on public.%I for select to authenticated using (tenant_id in (select public.current_tenant_ids()))', t);
-  end loop;
-end;
-$$;
-grant select on public.tenants to authenticated;
-create policy member_read on public.tenants for select to authenticated using (id in (select public.current_tenant_ids()));
--- The agent's public key is not a secret, but members have no use for it either.
-revoke select on public.agents from authenticated;
-grant select (id, tenant_id, name, status, hostname, version, platform, arch, capabilities, last_seen_at, connected_at, revoked_at, policy_version_applied, created_at)
-  on public.agents to authenticated;
+create index telemetry_tenant on public.telemetry (tenant_id);
