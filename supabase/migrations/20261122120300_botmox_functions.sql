@@ -100,6 +100,9 @@ declare
   v_row public.commands%rowtype;
   v_found boolean;
 begin
+  if p_to is null or p_to not in ('queued', 'dispatched', 'running', 'succeeded', 'failed', 'cancelled', 'expired') then
+    raise exception 'transition_command: unknown status %', p_to using errcode = '22023';
+  end if;
   if jsonb_typeof(v_patch) <> 'object' then
     raise exception 'transition_command: p_patch must be an object' using errcode = '22023';
   end if;

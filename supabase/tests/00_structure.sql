@@ -1,6 +1,7 @@
 -- Structure and privileges, checked from the catalog so that a table or function added later
 -- without RLS or with Supabase's default grants left in place fails here.
 begin;
+set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 select plan(27);
 

@@ -2,6 +2,7 @@
 -- JWT's app_metadata.tenant_id or from tenant_members), anon reads nothing, members write
 -- nothing, and the audit log cannot be rewritten by anyone.
 begin;
+set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 select plan(43);
 
