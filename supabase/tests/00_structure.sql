@@ -3,7 +3,7 @@
 begin;
 set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
-select plan(27);
+select plan(30);
 
 select tables_are('public', array['tenants', 'tenant_members', 'api_keys', 'agents', 'pairings', 'agent_nonces', 'storage_policies',
   'commands', 'audit_log', 'inventory', 'events', 'telemetry'], 'the public schema holds exactly the Bot-Mox tables');
@@ -48,6 +48,9 @@ select has_function('public', 'claim_commands', array['uuid', 'integer', 'timest
 select has_function('public', 'expire_commands', array['timestamp with time zone'], 'expire_commands(now)');
 select has_function('public', 'record_agent_nonce', array['uuid', 'text', 'timestamp with time zone', 'timestamp with time zone'], 'record_agent_nonce(agent_id, nonce, expires_at, now)');
 select has_function('public', 'purge_operational', array['uuid', 'text'], 'purge_operational(tenant_id, actor default system)');
+select has_function('public', 'put_storage_policy', array['uuid', 'text', 'boolean', 'text', 'timestamp with time zone'], 'put_storage_policy(tenant_id, operational, sync_enabled, actor, now)');
+select has_function('public', 'revoke_agent', array['uuid', 'uuid', 'text', 'timestamp with time zone'], 'revoke_agent(tenant_id, agent_id, actor, now)');
+select has_function('public', 'replace_inventory', array['uuid', 'uuid', 'jsonb', 'timestamp with time zone'], 'replace_inventory(tenant_id, agent_id, items, updated_at)');
 select function_returns('public', 'transition_command', array['uuid', 'text[]', 'text', 'jsonb', 'text', 'uuid'], 'jsonb', 'transition_command returns the row as jsonb');
 select function_returns('public', 'claim_commands', array['uuid', 'integer', 'timestamp with time zone'], 'setof jsonb', 'claim_commands returns setof jsonb');
 select function_returns('public', 'expire_commands', array['timestamp with time zone'], 'setof jsonb', 'expire_commands returns setof jsonb');

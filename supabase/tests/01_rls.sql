@@ -28,9 +28,6 @@ insert into public.pairings (tenant_id, code_hash, expires_at, created_by) value
   ('bbbbbbbb-0000-4000-8000-000000000002', 'code-b', now() + interval '10 minutes', 'admin-b');
 insert into public.agent_nonces (agent_id, nonce, expires_at) values
   ('a0000000-0000-4000-8000-000000000001', 'nonce-a', now() + interval '10 minutes');
-insert into public.storage_policies (tenant_id, operational) values
-  ('aaaaaaaa-0000-4000-8000-000000000001', 'cloud'),
-  ('bbbbbbbb-0000-4000-8000-000000000002', 'local');
 insert into public.commands (id, tenant_id, agent_id, name, params, status, actor, timeout_ms, expires_at) values
   ('c0000000-0000-4000-8000-00000000000a', 'aaaaaaaa-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', 'agent.ping', '{}', 'queued', 'test', 1000, now() + interval '5 minutes'),
   ('c0000000-0000-4000-8000-00000000000b', 'bbbbbbbb-0000-4000-8000-000000000002', 'b0000000-0000-4000-8000-000000000002', 'agent.ping', '{}', 'queued', 'test', 1000, now() + interval '5 minutes');
@@ -46,6 +43,8 @@ insert into public.telemetry (agent_id, tenant_id, data) values
 insert into public.audit_log (tenant_id, actor, action, target_type) values
   ('aaaaaaaa-0000-4000-8000-000000000001', 'test', 'test.a', 'tenant'),
   ('bbbbbbbb-0000-4000-8000-000000000002', 'test', 'test.b', 'tenant');
+-- Every tenant gets a policy row (cloud) when it is created.
+update public.storage_policies set operational = 'local' where tenant_id = 'bbbbbbbb-0000-4000-8000-000000000002';
 
 -- A member of A, named by the JWT claim app_metadata.tenant_id (user 3 has no membership row).
 set local role authenticated;

@@ -56,9 +56,9 @@ select is((select (command ->> 'created_at')::timestamptz from public.enqueue_co
   '2030-01-01 00:00:35+00'::timestamptz, 'created_at defaults to p_now');
 
 -- claim_commands: agent A1 has 1 and 5 queued (3 is already dispatched) and 6, which expires first.
-select public.enqueue_command(pg_temp.cmd(6, '{"expires_at": "2030-01-01T00:00:10Z"}'));
-select public.enqueue_command(pg_temp.cmd(7, '{}', 'a0000000-0000-4000-8000-000000000002'));
-select public.claim_commands('a0000000-0000-4000-8000-000000000002', 1, '2030-01-01 00:00:59+00');
+do $$ begin perform public.enqueue_command(pg_temp.cmd(6, '{"expires_at": "2030-01-01T00:00:10Z"}')); end $$;
+do $$ begin perform public.enqueue_command(pg_temp.cmd(7, '{}', 'a0000000-0000-4000-8000-000000000002')); end $$;
+do $$ begin perform public.claim_commands('a0000000-0000-4000-8000-000000000002', 1, '2030-01-01 00:00:59+00'); end $$;
 select results_eq($$select c ->> 'id' from public.claim_commands('a0000000-0000-4000-8000-000000000001', 1, '2030-01-01 00:01:00+00') c$$,
   $$values (pg_temp.id(1)::text)$$, 'a claim takes the oldest queued command first, up to the limit');
 select results_eq($$select c ->> 'status', (c ->> 'attempts')::int, (c ->> 'dispatched_at')::timestamptz from public.claim_commands('a0000000-0000-4000-8000-000000000001', 10, '2030-01-01 00:01:00+00') c$$,
@@ -106,8 +106,8 @@ select results_eq($$select c ->> 'id' from public.expire_commands('2030-01-01 00
 select results_eq($$select status, error ->> 'code', finished_at from public.commands where id = pg_temp.id(6)$$,
   $$values ('expired', 'COMMAND_EXPIRED', '2030-01-01 00:01:00+00'::timestamptz)$$, 'an expired command carries COMMAND_EXPIRED and finished_at');
 select is(pg_temp.actions(6), 'command.queued@api_key:op command.expired@system', 'expiry is audited');
-select public.enqueue_command(pg_temp.cmd(8, '{"status": "dispatched"}'));
-select public.transition_command(pg_temp.id(8), array['dispatched'], 'running', '{}', 'agent:a1');
+do $$ begin perform public.enqueue_command(pg_temp.cmd(8, '{"status": "dispatched"}')); end $$;
+do $$ begin perform public.transition_command(pg_temp.id(8), array['dispatched'], 'running', '{}', 'agent:a1'); end $$;
 select results_eq($$select c ->> 'id' from public.expire_commands('2030-01-01 00:06:00+00') c order by 1$$,
   $$values (pg_temp.id(2)::text), (pg_temp.id(5)::text), (pg_temp.id(7)::text)$$, 'queued and dispatched commands expire, in every tenant; running and finished ones do not');
 select is((select status from public.commands where id = pg_temp.id(8)), 'running', 'a running command is left to its timeout');

@@ -59,7 +59,7 @@ afterAll(async () => {
 });
 
 describe("the Supabase schema through the real PostgREST with supabase-js", () => {
-  test("the service role calls every RPC", async () => {
+  test("the service role calls every RPC, with the same semantics as in SQL", async () => {
     const code = "BMX-ONCE-ONLY";
     ok(await service.from("pairings").insert([
       { tenant_id: tenantA, code_hash: sha256(code), expires_at: iso(60_000), created_by: "test" },
@@ -101,6 +101,18 @@ describe("the Supabase schema through the real PostgREST with supabase-js", () =
 
     const audit = ok(await service.from("audit_log").select("action").eq("target_id", body.id).order("id")) as Array<{ action: string }>;
     expect(audit.map((row) => row.action)).toEqual(["command.queued", "command.dispatched", "command.running", "command.succeeded"]);
+
+    const items = [{ kind: "proxmox.vm", target: "pve", key: "100", data: { name: "vm-100" } }];
+    expect(ok(await service.rpc("replace_inventory", { p_tenant_id: tenantA, p_agent_id: agent, p_items: items, p_updated_at: iso() }))).toBe(1);
+    const policy = ok(await service.rpc("put_storage_policy", { p_tenant_id: tenantA, p_operational: "local", p_sync_enabled: false, p_actor: "api_key:admin", p_now: iso() }));
+    expect(policy).toMatchObject({ previous: { operational: "cloud" }, current: { operational: "local", sync_enabled: false, updated_by: "api_key:admin" } });
+    expect(ok(await service.rpc("purge_operational", { p_tenant_id: tenantA, p_actor: "api_key:admin" }))).toMatchObject({ inventory: 1 });
+    expect(ok(await service.rpc("replace_inventory", { p_tenant_id: tenantA, p_agent_id: agent, p_items: items, p_updated_at: iso() }))).toBe(0);
+    ok(await service.rpc("put_storage_policy", { p_tenant_id: tenantA, p_operational: "cloud", p_sync_enabled: false, p_actor: "api_key:admin", p_now: iso() }));
+
+    const revoked = ok(await service.rpc("revoke_agent", { p_tenant_id: tenantA, p_agent_id: agent, p_actor: "api_key:admin", p_now: iso() }));
+    expect(revoked).toMatchObject({ id: agent, status: "revoked" });
+    expect(ok(await service.rpc("revoke_agent", { p_tenant_id: tenantB, p_agent_id: agentA, p_actor: "api_key:admin", p_now: iso() }))).toBeNull();
   });
 
   test("concurrent claims through PostgREST take every command exactly once", async () => {
@@ -181,6 +193,9 @@ describe("the Supabase schema through the real PostgREST with supabase-js", () =
       ["expire_commands", { p_now: iso() }],
       ["record_agent_nonce", { p_agent_id: agentA, p_nonce: "n", p_expires_at: iso(60_000), p_now: iso() }],
       ["purge_operational", { p_tenant_id: tenantA }],
+      ["put_storage_policy", { p_tenant_id: tenantA, p_operational: "local", p_sync_enabled: false, p_actor: "x" }],
+      ["revoke_agent", { p_tenant_id: tenantA, p_agent_id: agentA, p_actor: "x" }],
+      ["replace_inventory", { p_tenant_id: tenantA, p_agent_id: agentA, p_items: [] }],
     ];
     for (const client of [member({ sub: randomUUID(), tenant_id: tenantA }), supabaseClient(rest.url, rest.anonKey)]) {
       for (const [name, args] of calls) {
@@ -188,8 +203,9 @@ describe("the Supabase schema through the real PostgREST with supabase-js", () =
         expect(answer.error, name).toMatchObject({ code: "42501" });
       }
     }
-    // Nothing slipped through: A's only command from setup is still queued, nothing was purged.
-    const queued = ok(await service.from("commands").select("status").eq("agent_id", agentA)) as Array<{ status: string }>;
-    expect(queued).toEqual([{ status: "queued" }]);
+    // Nothing slipped through: A's command from setup is still queued, its agent online-able, the policy cloud.
+    expect(ok(await service.from("commands").select("status").eq("agent_id", agentA))).toEqual([{ status: "queued" }]);
+    expect(ok(await service.from("agents").select("status").eq("id", agentA))).toEqual([{ status: "offline" }]);
+    expect(ok(await service.from("storage_policies").select("operational").eq("tenant_id", tenantA))).toEqual([{ operational: "cloud" }]);
   });
 });
