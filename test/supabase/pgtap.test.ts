@@ -6,9 +6,10 @@ import { applyMigrations, MIGRATIONS_DIR, pgBinDir, psqlAt, startPostgres, SUPAB
 
 const TESTS_DIR = join(SUPABASE_DIR, "tests");
 
+/** pg_prove (Debian: libtap-parser-sourcehandler-pgtap-perl) is a Perl script on PATH, not a server binary. */
 function pgProveBin(): string {
-  for (const candidate of [join(pgBinDir(), "pg_prove"), "/usr/bin/pg_prove"]) if (existsSync(candidate)) return candidate;
-  return "pg_prove";
+  const beside = join(pgBinDir(), "pg_prove");
+  return existsSync(beside) ? beside : "pg_prove";
 }
 
 /** Runs pg_prove as `postgres` over every supabase/tests/*.sql file. */

@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll } from "vitest";
 import { REPO_ROOT } from "./paths.js";
 import { freePort } from "./ports.js";
 
@@ -99,18 +100,11 @@ export async function applyMigrations(url: string, dir = MIGRATIONS_DIR): Promis
   return applied;
 }
 
-const live = new Set<{ postmaster: ChildProcess; root: string }>();
-// A test file that dies before its cleanup still takes its cluster with it.
-process.once("exit", () => {
-  for (const { postmaster, root } of live) {
-    try {
-      postmaster.kill("SIGQUIT");
-    } catch {
-      /* already gone */
-    }
-    rmSync(root, { recursive: true, force: true });
-  }
-});
+/** Clusters not stopped yet, stopped after the test file whatever happened to its own cleanup. */
+const live = new Set<() => Promise<void>>();
+// A test that times out never reaches its `await using`: stop what it left when the file ends.
+// (A worker killed outright is covered by the postmaster's parent-death signal, see spawnPostmaster.)
+if (process.env.VITEST) afterAll(() => Promise.all([...live].map((stop) => stop())).then(() => undefined));
 
 function postgresUser(): { uid: number; gid: number } {
   const id = (flag: string) => Number(spawnSync("id", [flag, "postgres"], { encoding: "utf8" }).stdout.trim());
@@ -131,14 +125,47 @@ async function waitReady(port: number, postmaster: ChildProcess, log: () => stri
   }
 }
 
+const ROOT_PREFIX = "botmox-pg-";
+
+/**
+ * A worker killed outright stops its server (parent-death signal) but cannot remove the
+ * directory. Removes such leftovers: initialised, no server running (no postmaster.pid), and
+ * untouched for ten minutes, so a cluster another test file is setting up right now is never one.
+ */
+function removeAbandonedClusters(): void {
+  for (const name of readdirSync(tmpdir()).filter((entry) => entry.startsWith(ROOT_PREFIX))) {
+    const root = join(tmpdir(), name);
+    try {
+      const idle = Date.now() - statSync(root).mtimeMs > 600_000;
+      if (idle && existsSync(join(root, "data", "PG_VERSION")) && !existsSync(join(root, "data", "postmaster.pid"))) rmSync(root, { recursive: true, force: true });
+    } catch {
+      /* removed meanwhile */
+    }
+  }
+}
+
+/**
+ * Starts the postmaster as the `postgres` system user. Through util-linux's setpriv when present:
+ * it drops to that user, sets a parent-death signal (SIGINT, fast shutdown) so that a test worker
+ * killed outright does not leave a server behind, and execs the server, so signals sent to the
+ * child reach the postmaster itself (runuser would stay in between as a parent process).
+ */
+function spawnPostmaster(command: string[], uid: number, gid: number, cwd: string): ChildProcess {
+  const options = { env: toolEnv(), cwd, stdio: ["ignore", "ignore", "pipe"] as ["ignore", "ignore", "pipe"] };
+  if (spawnSync("setpriv", ["--version"]).status === 0) {
+    return spawn("setpriv", ["--reuid", String(uid), "--regid", String(gid), "--init-groups", "--pdeathsig", "INT", "--", ...command], options);
+  }
+  return spawn(command[0]!, command.slice(1), { ...options, uid, gid });
+}
+
 /**
  * A throwaway PostgreSQL 15 cluster on 127.0.0.1 with the Supabase-style bootstrap and (by
  * default) the project's migrations. Everything lives in one temporary directory, removed on stop.
- * The server runs as the `postgres` system user (initdb refuses root); it is spawned with that
- * uid directly rather than through runuser, so signals reach the postmaster itself.
+ * The server binaries run as the `postgres` system user (initdb refuses root).
  */
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<Postgres> {
-  const root = mkdtempSync(join(tmpdir(), "botmox-pg-"));
+  removeAbandonedClusters();
+  const root = mkdtempSync(join(tmpdir(), ROOT_PREFIX));
   const { uid, gid } = postgresUser();
   chownSync(root, uid, gid);
   const data = join(root, "data");
@@ -156,11 +183,9 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
 
   const port = await freePort();
   const settings = { listen_addresses: "127.0.0.1", port: String(port), unix_socket_directories: root, fsync: "off", synchronous_commit: "off", full_page_writes: "off", max_connections: "50", log_min_messages: "warning" };
-  const postmaster = spawn(join(pgBinDir(), "postgres"), ["-D", data, ...Object.entries(settings).flatMap(([key, value]) => ["-c", `${key}=${value}`])], { ...asPostgres, stdio: ["ignore", "ignore", "pipe"] });
+  const postmaster = spawnPostmaster([join(pgBinDir(), "postgres"), "-D", data, ...Object.entries(settings).flatMap(([key, value]) => ["-c", `${key}=${value}`])], uid, gid, root);
   let log = "";
   postmaster.stderr!.on("data", (chunk: Buffer) => (log = (log + chunk.toString("utf8")).slice(-8000)));
-  const entry = { postmaster, root };
-  live.add(entry);
 
   let stopped: Promise<void> | undefined;
   const stop = () =>
@@ -172,9 +197,10 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         await exited;
         clearTimeout(timer);
       }
-      live.delete(entry);
+      live.delete(stop);
       rmSync(root, { recursive: true, force: true });
     })());
+  live.add(stop);
 
   const url = (user: keyof typeof passwords) => `postgresql://${user}:${passwords[user]}@127.0.0.1:${port}/postgres`;
   const pg: Postgres = {

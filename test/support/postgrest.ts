@@ -4,6 +4,7 @@ import { createServer, request, type Server } from "node:http";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import { afterAll } from "vitest";
 import WebSocket from "ws";
 import { startChild, type Child } from "./child.js";
 import { freePort } from "./ports.js";
@@ -89,6 +90,10 @@ async function restV1Proxy(upstreamPort: number): Promise<{ server: Server; port
   return { server, port };
 }
 
+/** Instances not stopped yet: stopped when the test file ends, even after a timed-out test. */
+const live = new Set<() => Promise<void>>();
+if (process.env.VITEST) afterAll(() => Promise.all([...live].map((stop) => stop())).then(() => undefined));
+
 async function waitReady(adminPort: number, child: Child): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -125,7 +130,9 @@ export async function startPostgrest(pg: Postgres): Promise<Postgrest> {
         await new Promise((resolve) => proxy!.server.close(resolve));
       }
       await child.kill("SIGTERM");
+      live.delete(stop);
     })());
+  live.add(stop);
   try {
     await waitReady(adminPort, child);
     proxy = await restV1Proxy(port);
