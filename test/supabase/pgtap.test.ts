@@ -16,7 +16,7 @@ function pgProveBin(): string {
 function pgProve(pg: Postgres): Promise<{ code: number | null; output: string }> {
   const { username, password } = new URL(pg.databaseUrl);
   const files = readdirSync(TESTS_DIR).filter((file) => file.endsWith(".sql")).sort().map((file) => join(TESTS_DIR, file));
-  const args = ["--psql-bin", join(pgBinDir(), "psql"), "--ext", ".sql", "-h", pg.host, "-p", String(pg.port), "-U", username, "-d", "postgres", ...files];
+  const args = ["--verbose", "--psql-bin", join(pgBinDir(), "psql"), "--ext", ".sql", "-h", pg.host, "-p", String(pg.port), "-U", username, "-d", "postgres", ...files];
   return new Promise((resolve, reject) => {
     const child = spawn(pgProveBin(), args, { env: { PATH: process.env.PATH, LANG: "C.UTF-8", PGPASSWORD: decodeURIComponent(password) } });
     let output = "";
@@ -51,6 +51,14 @@ describe("supabase/ on a real PostgreSQL 15", () => {
     expect(code, output).toBe(0);
     expect(output, output).toMatch(/^All tests successful\./m);
     expect(output).toMatch(/^Files=\d+, Tests=\d+/m);
+    expect(output, "the two-session tests ran (loopback set up)").not.toMatch(/# SKIP/);
+  });
+
+  test("without the loopback server (as under `supabase test db`) the two-session tests skip, the rest pass", async () => {
+    await using pg = await startPostgres();
+    const { code, output } = await pgProve(pg);
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/^ok 1 # skip no second session/im);
   });
 
   test("the migrations apply in order to an empty database; a second run is refused, not half-applied", async () => {

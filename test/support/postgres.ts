@@ -59,14 +59,18 @@ export function psqlAt(url: string, input: { sql?: string; files?: string[]; com
   for (const command of input.commands ?? []) args.push("-c", command);
   if (input.sql !== undefined) args.push("-f", "-");
   return new Promise((resolve, reject) => {
-    const child = spawn(join(pgBinDir(), "psql"), args, { env: toolEnv(), stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(join(pgBinDir(), "psql"), args, { env: toolEnv(), stdio: [input.sql === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+    child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
     child.on("error", reject);
     child.on("close", (code) => (code === 0 ? resolve(stdout.trimEnd()) : reject(new Error(`psql exited ${code}: ${stderr.trim()}`))));
-    child.stdin.end(input.sql ?? "");
+    if (child.stdin) {
+      // psql stopping early (ON_ERROR_STOP) is reported by its exit code, not as a broken pipe.
+      child.stdin.on("error", () => undefined);
+      child.stdin.end(input.sql);
+    }
   });
 }
 
