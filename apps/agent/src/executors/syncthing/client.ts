@@ -218,7 +218,11 @@ export class SyncthingClient {
     return { folder, rescanned: true };
   }
 
-  /** Completion of the folder on `device_id` or, without it, over all remote devices it is shared with. */
+  /**
+   * Completion of the folder on `device_id` or, without it, over all remote devices it is
+   * shared with. SyncThing 1.19 says 100 for a device that has not announced the folder yet
+   * (there is no `remoteState` before 1.20): pair it with the device's own folderStatus.
+   */
   folderCompletion(params: { folder: string; device_id?: string }, opts: CallOptions = {}): Promise<Completion> {
     const device = params.device_id === undefined ? undefined : normalizeDeviceId(params.device_id);
     return this.get<Completion>("/rest/db/completion", { folder: checkFolderId(params.folder), device }, opts.signal);
@@ -235,18 +239,21 @@ export class SyncthingClient {
   }
 
   /**
-   * Adds a device that asked to connect, named as it introduced itself unless `name` is given.
+   * Adds a device that asked to connect, named as it introduced itself unless `name` is given,
+   * dialled at `addresses` (default `dynamic`: found by discovery, or it dials in again).
    * ST_NOT_FOUND when it is not waiting; a device configured meanwhile counts as accepted.
    */
-  async pendingAcceptDevice(params: { device_id: string; name?: string }, opts: CallOptions = {}): Promise<{ accepted: "device"; device_id: string; device: DeviceConfig }> {
+  async pendingAcceptDevice(params: { device_id: string; name?: string; addresses?: string[] }, opts: CallOptions = {}): Promise<{ accepted: "device"; device_id: string; device: DeviceConfig }> {
     const deviceID = normalizeDeviceId(params.device_id);
+    for (const address of params.addresses ?? []) checkAddress(address);
     const path = `/rest/config/devices/${enc(deviceID)}`;
     const configured = await this.maybeGet<DeviceConfig>(path, opts.signal);
     if (configured) return { accepted: "device", device_id: deviceID, device: configured };
     const waiting = (await this.pendingList(opts)).devices[deviceID];
     if (!waiting) throw new ExecutorError("ST_NOT_FOUND", `device ${deviceID} is not waiting for approval`, { device_id: deviceID });
     const name = params.name ?? waiting.name;
-    await this.request("POST", "/rest/config/devices", { body: { deviceID, ...(name ? { name } : {}) }, ...opts });
+    const body = { deviceID, ...(name ? { name } : {}), ...(params.addresses && params.addresses.length > 0 ? { addresses: params.addresses } : {}) };
+    await this.request("POST", "/rest/config/devices", { body, ...opts });
     return { accepted: "device", device_id: deviceID, device: await this.get<DeviceConfig>(path, undefined, opts.signal) };
   }
 
