@@ -13,8 +13,12 @@ export interface SimulatorCertificate {
   fingerprint256: string;
 }
 
-/** A private CA and a leaf for 127.0.0.1/localhost, made with openssl like pveproxy's own. */
-export function generateCertificate(hostnames: string[] = ["localhost", "pve-sim"]): SimulatorCertificate {
+/**
+ * A private CA ("PVE Cluster Manager CA", like pve-root-ca) and a node leaf for 127.0.0.1, ::1,
+ * localhost, pve1 and any extra names, made with the openssl CLI (Node 20 cannot issue certificates).
+ */
+export function generateCertificate(extraHostnames: string[] = []): SimulatorCertificate {
+  const hostnames = ["localhost", "pve1", "pve-sim", ...extraHostnames];
   const dir = mkdtempSync(join(tmpdir(), "pve-sim-tls-"));
   const file = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });

@@ -1,122 +1,59 @@
-import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
-import { authenticate, type Tokens } from "./auth.js";
+import type { Tokens } from "./auth.js";
 import { generateCertificate } from "./certificate.js";
-import type { Handler, SimulatorTimings } from "./handlers/context.js";
-import { clusterHandlers } from "./handlers/cluster.js";
-import { snapshotHandlers } from "./handlers/snapshots.js";
-import { taskHandlers } from "./handlers/tasks.js";
-import { vmConfigHandlers } from "./handlers/vm-config.js";
-import { vmLifecycleHandlers } from "./handlers/vm-lifecycle.js";
-import { vmPowerHandlers } from "./handlers/vm-power.js";
-import { API_SCHEMA, matchPath } from "./schema.js";
-import { PveError, PveState } from "./state.js";
-import { Tasks } from "./tasks.js";
-import { validateParams } from "./validate.js";
-
-const HANDLERS: Record<string, Handler> = { ...clusterHandlers, ...taskHandlers, ...vmPowerHandlers, ...vmLifecycleHandlers, ...vmConfigHandlers, ...snapshotHandlers };
-
-export interface FailureRule {
-  method?: string;
-  /** Matched against the path below /api2/json. */
-  path: RegExp;
-  status: number;
-  message: string;
-  /** How many requests fail before the rule stops applying (default: all). */
-  times?: number;
-}
+import type { FailureRule } from "./faults.js";
+import { DEFAULT_TIMINGS, type SimulatorTimings } from "./handlers/context.js";
+import { answer, type Reply } from "./pipeline.js";
+import { PveState } from "./state.js";
+import { sleep, Tasks, type TaskFailureRule } from "./tasks.js";
 
 export interface SimulatorOptions {
+  /** Default 0: any free port. */
   port?: number;
+  /** Default 127.0.0.1. */
   host?: string;
+  /** API tokens and what they may do (default DEFAULT_TOKENS). */
   tokens?: Tokens;
   timings?: Partial<SimulatorTimings>;
-  /** Added before every answer. */
+  /** Added to every answer. */
   latencyMs?: number;
+  /** Up to this much more, at random. */
+  latencyJitterMs?: number;
+  /** API calls that fail as PVE would have failed them (the array stays live: push rules at any time). */
   failures?: FailureRule[];
+  /** Tasks that end with an error exitstatus instead of doing their work (live as well). */
+  taskFailures?: TaskFailureRule[];
+  /** How late a 401 is answered (pveproxy: 3000 ms; default 0 to keep tests fast). */
+  authFailureDelayMs?: number;
+  /** Extra DNS names for the certificate (it always covers localhost, 127.0.0.1 and ::1). */
+  hostnames?: string[];
 }
 
 export interface PveSimulator {
+  /** `https://HOST:PORT` (the API lives under /api2/json). */
   url: string;
   port: number;
+  /** SHA-256 of the leaf certificate, `AA:BB:…` like X509Certificate.fingerprint256. */
   fingerprint256: string;
+  /** The private CA that signed the leaf (what a `--ca` file would contain). */
   caPem: string;
   certPem: string;
+  /** Live: add, change or delete tokens while running. */
   tokens: Tokens;
   state: PveState;
   tasks: Tasks;
   failures: FailureRule[];
+  taskFailures: TaskFailureRule[];
+  timings: SimulatorTimings;
   close(): Promise<void>;
 }
 
 export const DEFAULT_TOKENS: Tokens = {
   "root@pam!botmox": { secret: "6f1c3a52-8d0e-4b9a-9e77-3c2d1b0a9f11", privileges: "*" },
-  "auditor@pve!readonly": { secret: "0b8e2d4c-1a3f-4e5d-8c7b-6a9f0e1d2c3b", privileges: ["VM.Audit", "Sys.Audit"] },
+  "auditor@pve!readonly": { secret: "0b8e2d4c-1a3f-4e5d-8c7b-6a9f0e1d2c3b", privileges: ["VM.Audit", "Sys.Audit", "Datastore.Audit"] },
 };
-
-export async function startPveSimulator(options: SimulatorOptions = {}): Promise<PveSimulator> {
-  const certificate = generateCertificate();
-  const state = new PveState();
-  const tasks = new Tasks();
-  const tokens = structuredClone(options.tokens ?? DEFAULT_TOKENS);
-  const failures = options.failures ?? [];
-  const timings: SimulatorTimings = { powerMs: 150, cloneMs: 400, cloneFileLockMs: 120, taskMs: 150, ...options.timings };
-
-  const server: Server = createServer({ key: certificate.keyPem, cert: certificate.certPem }, (req, res) => {
-    readBody(req)
-      .then((body) => answer(req, body))
-      .then(
-        (data) => reply(res, 200, "OK", { data }),
-        (err: unknown) => {
-          const error = err instanceof PveError ? err : new PveError(500, (err as Error).message);
-          reply(res, error.status, error.message, { data: null, message: `${error.message}\n`, ...(error.errors ? { errors: error.errors } : {}) });
-        },
-      );
-  });
-
-  async function answer(req: IncomingMessage, body: string): Promise<unknown> {
-    if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
-    const url = new URL(req.url ?? "/", "https://pve");
-    const method = (req.method ?? "GET").toUpperCase();
-    if (!url.pathname.startsWith("/api2/json/")) throw new PveError(501, `Unsupported format '${url.pathname.split("/")[2] ?? ""}'`);
-    const path = url.pathname.slice("/api2/json".length).replace(/\/+$/, "");
-    const { tokenId, grant } = authenticate(req.headers.authorization, tokens);
-    const matched = matchPath(path);
-    const schema = matched ? API_SCHEMA[matched.template]?.[method as "GET"] : undefined;
-    if (!matched || !schema) throw new PveError(501, `Method '${method} ${path}' not implemented`);
-    const input = { ...Object.fromEntries(url.searchParams), ...parseBody(req.headers["content-type"], body), ...matched.params };
-    const { errors, values } = validateParams(schema, input);
-    if (Object.keys(errors).length > 0) throw new PveError(400, "Parameter verification failed.", errors);
-    const failure = failures.find((rule) => (!rule.method || rule.method === method) && rule.path.test(path) && (rule.times === undefined || rule.times > 0));
-    if (failure) {
-      if (failure.times !== undefined) failure.times--;
-      throw new PveError(failure.status, failure.message);
-    }
-    const handler = HANDLERS[`${method} ${matched.template}`];
-    if (!handler) throw new PveError(501, `Method '${method} ${path}' not implemented by the simulator`);
-    return handler({ params: values, grant, user: tokenId, state, tasks, timings });
-  }
-
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `https://127.0.0.1:${port}`,
-    port,
-    fingerprint256: certificate.fingerprint256,
-    caPem: certificate.caPem,
-    certPem: certificate.certPem,
-    tokens,
-    state,
-    tasks,
-    failures,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -128,23 +65,66 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-/** JSON or form-encoded, as pveproxy accepts; values become strings the schema then types. */
-function parseBody(contentType: string | undefined, body: string): Record<string, string> {
-  if (!body) return {};
-  if (contentType?.includes("application/json")) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      throw new PveError(400, "Parameter verification failed.", { body: "invalid JSON" });
-    }
-    return Object.fromEntries(Object.entries(parsed as Record<string, unknown>).map(([key, value]) => [key, typeof value === "boolean" ? (value ? "1" : "0") : String(value)]));
-  }
-  return Object.fromEntries(new URLSearchParams(body));
+/** Status line, headers and body the way pve-api-daemon writes them (errors close the connection). */
+function send(res: ServerResponse, reply: Reply): void {
+  const statusText = (reply.message.split("\n")[0] ?? "").replace(/[^\x20-\x7e]/g, "?");
+  const now = new Date().toUTCString();
+  const headers: Record<string, string | number> = { "Cache-Control": "max-age=0", Pragma: "no-cache", Expires: now, Server: "pve-api-daemon/3.0" };
+  if (reply.status >= 400) headers.Connection = "close";
+  const body = reply.json !== undefined ? JSON.stringify(reply.json) : (reply.text ?? "");
+  if (reply.json !== undefined) headers["Content-Type"] = "application/json;charset=UTF-8";
+  if (body) headers["Content-Length"] = Buffer.byteLength(body);
+  res.writeHead(reply.status, statusText, headers);
+  res.end(body);
 }
 
-function reply(res: ServerResponse, status: number, message: string, body: unknown): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, message.replace(/[\r\n]+/g, " ").slice(0, 200), { "content-type": "application/json;charset=UTF-8", "content-length": Buffer.byteLength(payload) });
-  res.end(payload);
+/** Starts the HTTPS API on a fresh self-signed certificate; the state starts from the seed cluster. */
+export async function startPveSimulator(options: SimulatorOptions = {}): Promise<PveSimulator> {
+  const certificate = generateCertificate(options.hostnames);
+  const state = new PveState();
+  state.fingerprints.pve1 = certificate.fingerprint256;
+  const taskFailures = options.taskFailures ?? [];
+  const tasks = new Tasks(taskFailures);
+  const tokens = structuredClone(options.tokens ?? DEFAULT_TOKENS);
+  const failures = options.failures ?? [];
+  const timings: SimulatorTimings = { ...DEFAULT_TIMINGS, ...options.timings };
+  const context = { tokens, state, tasks, timings, failures, authFailureDelayMs: options.authFailureDelayMs ?? 0 };
+
+  const server: Server = createServer({ key: certificate.keyPem, cert: certificate.certPem }, (req, res) => {
+    readBody(req)
+      .then(async (body) => {
+        const latency = (options.latencyMs ?? 0) + Math.random() * (options.latencyJitterMs ?? 0);
+        if (latency > 0) await sleep(latency);
+        const reply = await answer(context, req, body);
+        if (reply.delayMs) await sleep(reply.delayMs);
+        send(res, reply);
+      })
+      .catch((err: unknown) => send(res, { status: 500, message: String((err as Error).message), text: String((err as Error).message) }));
+  });
+
+  const host = options.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const urlHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  return {
+    url: `https://${urlHost}:${port}`,
+    port,
+    fingerprint256: certificate.fingerprint256,
+    caPem: certificate.caPem,
+    certPem: certificate.certPem,
+    tokens,
+    state,
+    tasks,
+    failures,
+    taskFailures,
+    timings,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }

@@ -1,46 +1,114 @@
+import { exitStatusOf } from "./errors.js";
+
 export interface Task {
   upid: string;
   node: string;
-  type: string;
-  id: string;
-  user: string;
   pid: number;
   pstart: number;
   starttime: number;
+  type: string;
+  id: string;
+  /** Who started it, as the UPID has it: `root@pam!botmox` for a token. */
+  user: string;
   status: "running" | "stopped";
   exitstatus?: string;
   endtime?: number;
   log: string[];
 }
 
-let pid = 0x1000;
+/** What a worker gets: its log, warnings (which end the task in "WARNINGS: n") and time. */
+export interface TaskRun {
+  readonly task: Task;
+  log(...lines: string[]): void;
+  warn(line: string): void;
+  sleep(ms: number): Promise<void>;
+}
 
-/** UPID tasks: they take time, write a log and end with exitstatus OK or an error text. */
+/** Make matching tasks end with this exitstatus instead of doing their work (failure injection). */
+export interface TaskFailureRule {
+  /** Task type (`qmstart`, `qmclone`, …) or a pattern. */
+  type?: string | RegExp;
+  /** The task's id field (the VM id for qm* tasks). */
+  id?: string | number;
+  exitstatus: string;
+  /** Lines logged before the error. */
+  log?: string[];
+  /** How long the failing task runs (default 20 ms). */
+  afterMs?: number;
+  /** Fail only this many matching tasks (default: all). */
+  times?: number;
+  /** Fail a matching task with this probability (default 1). */
+  probability?: number;
+}
+
+// Fake process ids and a boot time, so UPIDs look like a real node's (pid, pstart in clock ticks).
+let nextPid = 100_000 + Math.floor(Math.random() * 100_000);
+const BOOT_MS = Date.now() - 3 * 86_400_000;
+const hex = (value: number) => value.toString(16).toUpperCase().padStart(8, "0");
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/** UPID tasks: they run asynchronously, write a log and end with exitstatus OK, WARNINGS: n or an error. */
 export class Tasks {
   readonly all = new Map<string, Task>();
 
-  start(input: { node: string; type: string; id: string | number; user: string; durationMs: number; run: (log: (line: string) => void) => void }): string {
+  constructor(readonly failures: TaskFailureRule[] = []) {}
+
+  /** Forks a "worker" and returns its UPID at once, as `$rpcenv->fork_worker` does. */
+  start(input: { node: string; type: string; id: string | number; user: string; run: (run: TaskRun) => Promise<void> | void }): string {
+    const pid = nextPid++;
+    const pstart = Math.floor((Date.now() - BOOT_MS) / 10);
     const starttime = Math.floor(Date.now() / 1000);
-    pid++;
-    const pstart = Math.floor(process.uptime() * 100);
-    const hex = (value: number, width: number) => value.toString(16).toUpperCase().padStart(width, "0");
-    const upid = `UPID:${input.node}:${hex(pid, 8)}:${hex(pstart, 8)}:${hex(starttime, 8)}:${input.type}:${input.id}:${input.user}:`;
-    const task: Task = { upid, node: input.node, type: input.type, id: String(input.id), user: input.user, pid, pstart, starttime, status: "running", log: [] };
+    const upid = `UPID:${input.node}:${hex(pid)}:${hex(pstart)}:${hex(starttime)}:${input.type}:${input.id}:${input.user}:`;
+    const task: Task = { upid, node: input.node, pid, pstart, starttime, type: input.type, id: String(input.id), user: input.user, status: "running", log: [] };
     this.all.set(upid, task);
-    const log = (line: string) => task.log.push(line);
-    setTimeout(() => {
-      try {
-        input.run(log);
-        task.exitstatus = "OK";
-        log("TASK OK");
-      } catch (err) {
-        const message = (err as Error).message;
-        task.exitstatus = message;
-        log(`TASK ERROR: ${message}`);
-      }
-      task.status = "stopped";
-      task.endtime = Math.floor(Date.now() / 1000);
-    }, input.durationMs).unref();
+    let warnings = 0;
+    const run: TaskRun = {
+      task,
+      log: (...lines) => task.log.push(...lines.flatMap((line) => line.split("\n"))),
+      warn: (line) => {
+        warnings++;
+        task.log.push(`WARN: ${line}`);
+      },
+      sleep,
+    };
+    const injected = this.injectedFailure(task);
+    const work = injected
+      ? async () => {
+          for (const line of injected.log ?? []) run.log(line);
+          await sleep(injected.afterMs ?? 20);
+          throw new Error(injected.exitstatus);
+        }
+      : async () => input.run(run);
+    // Let the API call return its UPID before the worker does anything, as a forked worker would.
+    void sleep(0)
+      .then(work)
+      .then(
+        () => {
+          task.exitstatus = warnings ? `WARNINGS: ${warnings}` : "OK";
+          task.log.push(warnings ? `TASK WARNINGS: ${warnings}` : "TASK OK");
+        },
+        (err: unknown) => {
+          task.exitstatus = exitStatusOf(err);
+          task.log.push(`TASK ERROR: ${task.exitstatus}`);
+        },
+      )
+      .finally(() => {
+        task.status = "stopped";
+        task.endtime = Math.floor(Date.now() / 1000);
+      });
     return upid;
+  }
+
+  private injectedFailure(task: Task): TaskFailureRule | undefined {
+    const rule = this.failures.find(
+      (candidate) =>
+        (candidate.times === undefined || candidate.times > 0) &&
+        (candidate.type === undefined || (typeof candidate.type === "string" ? candidate.type === task.type : candidate.type.test(task.type))) &&
+        (candidate.id === undefined || String(candidate.id) === task.id),
+    );
+    if (!rule || Math.random() >= (rule.probability ?? 1)) return undefined;
+    if (rule.times !== undefined) rule.times--;
+    return rule;
   }
 }
