@@ -249,7 +249,10 @@ export async function startSyncthing(input: string | StartSyncthingOptions = {})
       const running = child;
       child = undefined;
       if (!running) return;
-      const forced = setTimeout(() => void running.kill("SIGKILL"), 10_000);
+      const forced = setTimeout(() => {
+        process.stderr.write(`syncthing ${name} did not stop within 10 s of SIGTERM; killing it\n`);
+        void running.kill("SIGKILL");
+      }, 10_000);
       await running.kill("SIGTERM");
       clearTimeout(forced);
     },

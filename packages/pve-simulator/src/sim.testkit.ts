@@ -45,7 +45,7 @@ export function api(sim: PveSimulator, tokenId: string | null = ROOT, secret?: s
       req.on("error", reject);
       req.end(options.body);
     });
-  const form = (params: Record<string, string | number>) => new URLSearchParams(Object.entries(params).map(([key, value]) => [key, String(value)])).toString();
+  const form = (params: Record<string, string | number>) => new URLSearchParams(Object.entries(params).map(([key, value]): [string, string] => [key, String(value)])).toString();
   const withBody = (method: string) => (path: string, params: Record<string, string | number> = {}) =>
     raw(method, `/api2/json${path}`, { body: form(params), headers: { "content-type": "application/x-www-form-urlencoded" } });
   return {

@@ -6,6 +6,12 @@ import type { SyncthingClient } from "./client.js";
 import { FOLLOWED_EVENT_TYPES, parseFollowedEvent, type FollowedEvent, type FollowedEventType } from "./events.js";
 import type { RawEvent } from "./types.js";
 
+/** A SyncThing start (its start time) and the last event id seen from it. */
+export interface FollowerPosition {
+  startedAt: string;
+  eventId: number;
+}
+
 export interface EventFollowerOptions {
   /** The client, or a factory asked again after every failure (so a rotated key is picked up). */
   client: SyncthingClient | (() => SyncthingClient | Promise<SyncthingClient>);
@@ -23,8 +29,12 @@ export interface EventFollowerOptions {
   onSkipped?(event: RawEvent, reason: string): void;
   /** Which followed types to deliver (default all five). */
   types?: readonly FollowedEventType[];
-  /** Resume after this event id of the SyncThing that is running now (default: from the newest, skipping history). */
-  since?: number;
+  /**
+   * Where a previous follower stopped (its `position`). Resumes there when SyncThing is still the
+   * instance that started at `startedAt`; otherwise starts from the newest event and calls
+   * onRestart. Without it the follower starts from the newest event, skipping history.
+   */
+  resume?: FollowerPosition;
   /** Long-poll timeout (default 60 s). */
   pollTimeoutS?: number;
   /** Retry delays: full jitter between 0 and min(maxMs, baseMs * 2^attempt), at least 100 ms. */
@@ -53,12 +63,17 @@ export class EventFollower {
 
   constructor(private readonly options: EventFollowerOptions) {
     this.types = options.types ?? FOLLOWED_EVENT_TYPES;
-    this.lastId = options.since ?? -1;
+    this.lastId = -1;
   }
 
   /** The id of the last event seen (of the SyncThing start it belongs to), -1 before the first sync. */
   get lastEventId(): number {
     return this.lastId;
+  }
+
+  /** Where the follower is, to hand to a later one as `resume`; undefined before the first sync. */
+  get position(): FollowerPosition | undefined {
+    return this.startedAt === undefined ? undefined : { startedAt: this.startedAt, eventId: this.lastId };
   }
 
   start(): this {
@@ -113,11 +128,17 @@ export class EventFollower {
     }
   }
 
-  /** Learns the start time and the id to continue from: the given `since`, else the newest. */
+  /** Learns the start time and the id to continue from: the resume position if it is this instance's, else the newest. */
   private async sync(st: SyncthingClient, signal: AbortSignal): Promise<void> {
     const { startTime } = await st.systemStatus({ signal });
-    if (this.lastId < 0) this.lastId = await st.newestEventId({ types: this.types, signal });
+    const resume = this.options.resume;
+    if (resume?.startedAt === startTime) {
+      this.lastId = resume.eventId;
+    } else {
+      await this.resync(st, signal);
+    }
     this.startedAt = startTime;
+    if (resume && resume.startedAt !== startTime) this.options.onRestart?.({ startedAt: startTime, previousStartedAt: resume.startedAt });
   }
 
   /** False (after resyncing and reporting the restart) when SyncThing started anew since the last check. */
