@@ -54,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case "serve": {
-      const store = await openStore(config);
+      const store = await openStore(config, log);
       const controlPlane = await startControlPlane(config, store, log);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {

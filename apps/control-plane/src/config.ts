@@ -29,13 +29,38 @@ export const configSchema = z
     SUPABASE_URL: z.url().optional(),
     /** Supabase service-role key (DATA_BACKEND=supabase). Never logged. */
     SUPABASE_SERVICE_ROLE_KEY: z.string().min(20).optional(),
+    /** Operators may sign in with a Supabase Auth JWT: the project's HS256 JWT secret... */
+    SUPABASE_JWT_SECRET: z.string().min(32, "SUPABASE_JWT_SECRET must be at least 32 characters (the project's JWT secret)").optional(),
+    /** ...or its JWKS endpoint (asymmetric signing keys), e.g. https://PROJECT.supabase.co/auth/v1/.well-known/jwks.json. */
+    SUPABASE_JWKS_URL: z.url().optional(),
+    /** The `aud` operator JWTs must carry. */
+    SUPABASE_JWT_AUDIENCE: z.string().min(1).default("authenticated"),
   })
   .superRefine((config, ctx) => {
+    if (config.SUPABASE_JWT_SECRET && config.SUPABASE_JWKS_URL) {
+      ctx.addIssue({ code: "custom", path: ["SUPABASE_JWKS_URL"], message: "set SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL, not both" });
+    }
     if (config.DATA_BACKEND !== "supabase") return;
     for (const key of ["SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY"] as const) {
       if (!config[key]) ctx.addIssue({ code: "custom", path: [key], message: `${key} is required when DATA_BACKEND=supabase` });
     }
+    const keyProblem = config.SUPABASE_SERVICE_ROLE_KEY && serviceRoleKeyProblem(config.SUPABASE_SERVICE_ROLE_KEY);
+    if (keyProblem) ctx.addIssue({ code: "custom", path: ["SUPABASE_SERVICE_ROLE_KEY"], message: keyProblem });
   });
+
+/** Why a value cannot be a Supabase service-role key (a JWT with role service_role, or an sb_secret_ key), if it cannot. */
+function serviceRoleKeyProblem(key: string): string | undefined {
+  if (key.startsWith("sb_secret_")) return undefined;
+  const parts = key.split(".");
+  if (parts.length !== 3) return "must be the project's service_role JWT (three dot-separated parts) or an sb_secret_ key";
+  let role: unknown;
+  try {
+    role = (JSON.parse(Buffer.from(parts[1]!, "base64url").toString("utf8")) as { role?: unknown }).role;
+  } catch {
+    return "is not a readable JWT (its payload is not base64url JSON)";
+  }
+  return role === "service_role" ? undefined : `is a JWT for role ${JSON.stringify(role ?? null)}, not service_role (the anon key cannot run the control plane)`;
+}
 
 export type Config = z.infer<typeof configSchema>;
 

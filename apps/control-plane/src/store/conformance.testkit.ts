@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { describe, expect, test } from "vitest";
 import { uuidv7 } from "@botmox/protocol";
 import type { NewCommand, Store } from "./types.js";
@@ -98,6 +99,111 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       const input = { agent_id, nonce: "n-1234567890abcdef", expires_at: Date.now() + 60_000, now: Date.now() };
       expect(await store.recordAgentNonce(input)).toBe(true);
       expect(await store.recordAgentNonce(input)).toBe(false);
+      await store.close();
+    });
+
+    test("API keys are found by their hash, with role and prefix; unknown hashes are not", async () => {
+      const store = await open();
+      const tenant = await store.createTenant("keys");
+      expect(await store.getTenant(tenant.id)).toMatchObject({ id: tenant.id, name: "keys" });
+      expect(await store.getTenant("not-a-tenant")).toBeNull();
+      const hash = createHash("sha256").update(tenant.id).digest("hex");
+      const key = await store.createApiKey({ tenant_id: tenant.id, role: "operator", key_hash: hash, key_prefix: "bmx_test" });
+      expect(await store.findApiKeyByHash(hash)).toEqual(key);
+      expect(key).toMatchObject({ tenant_id: tenant.id, role: "operator", key_prefix: "bmx_test", revoked_at: null });
+      expect(await store.findApiKeyByHash("cd".repeat(32))).toBeNull();
+      const audit = await store.listAudit({ tenant_id: tenant.id, limit: 10 });
+      expect(audit.map((entry) => entry.action)).toEqual(["tenant.created", "api_key.created"]);
+      expect(JSON.stringify(audit)).not.toContain(hash);
+      await store.close();
+    });
+
+    test("agent sessions: hello fields, listing, unknown ids", async () => {
+      const { store, tenant, agent_id } = await withAgent();
+      const now = Date.now();
+      await store.updateAgentSession(agent_id, { status: "online", hostname: "pve-1", version: "1.2.3", platform: "linux", arch: "x64", capabilities: ["agent.ping"], connected_at: now, last_seen_at: now, session_id: "s-1" });
+      const agent = await store.getAgent(agent_id);
+      expect(agent).toMatchObject({ id: agent_id, tenant_id: tenant.id, status: "online", hostname: "pve-1", version: "1.2.3", capabilities: ["agent.ping"], connected_at: now, session_id: "s-1", revoked_at: null });
+      await store.updateAgentSession(agent_id, { policy_version_applied: 1_700_000_000_123 });
+      expect((await store.getAgent(agent_id))?.policy_version_applied).toBe(1_700_000_000_123);
+      expect((await store.listAgents(tenant.id)).map((a) => a.id)).toEqual([agent_id]);
+      expect(await store.getAgent("0190a0b4-6f00-7000-8000-00000000f00d")).toBeNull();
+      expect(await store.getAgent("not-a-uuid")).toBeNull();
+      await store.close();
+    });
+
+    test("commands keep params, results and errors as sent, and list newest first", async () => {
+      const { store, command, tenant, agent_id } = await withAgent();
+      const params = { data: { nested: [1, "two", null, { three: true }] }, text: "ünïcødé ✓" };
+      const first = (await store.enqueueCommand(command({ params }))).command;
+      const second = (await store.enqueueCommand(command({ created_at: first.created_at + 1 }), { dispatchNow: true })).command;
+      expect((await store.getCommand(first.id))?.params).toEqual(params);
+      expect((await store.listCommands({ tenant_id: tenant.id, agent_id, limit: 10 })).map((c) => c.id)).toEqual([second.id, first.id]);
+      expect((await store.listCommands({ tenant_id: tenant.id, agent_id, limit: 10, status: "queued" })).map((c) => c.id)).toEqual([first.id]);
+      expect(await store.listCommands({ tenant_id: tenant.id, agent_id, limit: 1 })).toHaveLength(1);
+      const error = { code: "EXECUTION_FAILED", message: "boom", details: { exit: 3 } };
+      const failed = await store.transitionCommand({ id: second.id, from: ["dispatched"], to: "failed", patch: { error, finished_at: second.created_at + 5 }, actor: "x" });
+      expect(failed).toMatchObject({ status: "failed", error, finished_at: second.created_at + 5, params: { data: 1 } });
+      expect(await store.getCommand("not-a-uuid")).toBeNull();
+      await store.close();
+    });
+
+    test("patches change fields without a status change or an audit entry; envelope-only drops params and result", async () => {
+      const { store, command, tenant, agent_id } = await withAgent();
+      const created = (await store.enqueueCommand(command(), { dispatchNow: true })).command;
+      const at = Date.now();
+      expect(await store.patchCommand({ id: created.id, patch: { cancel_requested_at: at } })).toMatchObject({ status: "dispatched", cancel_requested_at: at });
+      expect(await store.patchCommand({ id: created.id, patch: { attempts_increment: 1 } })).toMatchObject({ attempts: 2 });
+      const done = await store.transitionCommand({ id: created.id, agent_id, from: ["dispatched"], to: "succeeded", patch: { result: { secret_marker: "x" }, envelope_only: true, finished_at: at }, actor: "x" });
+      expect(done).toMatchObject({ status: "succeeded", params: null, result: null });
+      const actions = (await store.listAudit({ tenant_id: tenant.id, limit: 100 })).filter((entry) => entry.target_id === created.id).map((entry) => entry.action);
+      expect(actions).toEqual(["command.queued", "command.dispatched", "command.running", "command.succeeded"]);
+      expect(await store.patchCommand({ id: "0190a0b4-6f00-7000-8000-00000000f00d", patch: { attempts_increment: 1 } })).toBeNull();
+      await store.close();
+    });
+
+    test("storage policy: default version 0, changes audited, purge counts what it deleted", async () => {
+      const { store, tenant, agent_id, command } = await withAgent();
+      const initial = await store.getStoragePolicy(tenant.id);
+      expect(initial).toEqual({ secrets: "local-only", operational: "cloud", sync: { enabled: false }, updated_at: 0, updated_by: null });
+      const done = (await store.enqueueCommand(command(), { dispatchNow: true })).command;
+      await store.transitionCommand({ id: done.id, from: ["dispatched"], to: "succeeded", patch: { result: { vm: "marker" }, finished_at: Date.now() }, actor: "x" });
+      const pending = (await store.enqueueCommand(command())).command;
+      await store.replaceInventory({ tenant_id: tenant.id, agent_id, items: [{ kind: "proxmox.vm", target: "default", key: "100", data: { name: "bot-1" } }, { kind: "syncthing.folder", target: "st", key: "f", data: { label: "L" } }], collected_at: 1_700_000_000_000 });
+      expect(await store.listInventory({ tenant_id: tenant.id, agent_id })).toEqual([
+        { kind: "proxmox.vm", target: "default", key: "100", data: { name: "bot-1" }, collected_at: 1_700_000_000_000 },
+        { kind: "syncthing.folder", target: "st", key: "f", data: { label: "L" }, collected_at: 1_700_000_000_000 },
+      ]);
+      await store.replaceInventory({ tenant_id: tenant.id, agent_id, items: [{ kind: "proxmox.vm", target: "default", key: "101", data: { name: "bot-2" } }], collected_at: 1_700_000_000_001 });
+      expect((await store.listInventory({ tenant_id: tenant.id, agent_id })).map((item) => item.key)).toEqual(["101"]);
+      await store.appendEvent({ tenant_id: tenant.id, agent_id, source: "syncthing", target: "st", type: "StateChanged", data: { folder: "f" }, created_at: Date.now() });
+
+      const local: typeof initial = { secrets: "local-only", operational: "local", sync: { enabled: true }, updated_at: 1_700_000_000_500, updated_by: "api_key:admin" };
+      await store.putStoragePolicy({ tenant_id: tenant.id, policy: local, actor: "api_key:admin", previous: initial });
+      expect(await store.getStoragePolicy(tenant.id)).toEqual(local);
+      await store.putTelemetry({ tenant_id: tenant.id, agent_id, data: { counts: { "proxmox.vm": 1 } }, updated_at: 1_700_000_000_600 });
+      expect(await store.getTelemetry(agent_id)).toEqual({ data: { counts: { "proxmox.vm": 1 } }, updated_at: 1_700_000_000_600 });
+      const counts = await store.purgeOperational({ tenant_id: tenant.id, actor: "api_key:admin" });
+      expect(counts).toEqual({ command_results: 1, command_params: 1, inventory: 1, events: 1, telemetry: 1 });
+      expect(await store.listInventory({ tenant_id: tenant.id, agent_id })).toEqual([]);
+      expect(await store.getTelemetry(agent_id)).toBeNull();
+      expect((await store.getCommand(done.id))).toMatchObject({ result: null, params: null, status: "succeeded" });
+      expect((await store.getCommand(pending.id))?.params).toEqual({ data: 1 });
+      const audit = await store.listAudit({ tenant_id: tenant.id, limit: 100 });
+      expect(audit.find((entry) => entry.action === "storage_policy.updated")).toMatchObject({ actor: "api_key:admin", details: { from: { operational: "cloud", sync: { enabled: false } }, to: { operational: "local", sync: { enabled: true } } } });
+      expect(audit.find((entry) => entry.action === "operational_data.purged")?.details).toEqual(counts);
+      await store.close();
+    });
+
+    test("the audit log pages by id and takes entries from outside the store", async () => {
+      const { store, tenant } = await withAgent();
+      await store.appendAudit({ tenant_id: tenant.id, actor: "api_key:bmx_x", action: "settings.viewed", target_type: "tenant", target_id: tenant.id, details: { why: "test" } });
+      const all = await store.listAudit({ tenant_id: tenant.id, limit: 100 });
+      expect(all.at(-1)).toMatchObject({ actor: "api_key:bmx_x", action: "settings.viewed", details: { why: "test" }, created_at: expect.any(Number) });
+      const firstPage = await store.listAudit({ tenant_id: tenant.id, limit: 2 });
+      const rest = await store.listAudit({ tenant_id: tenant.id, limit: 100, after_id: firstPage.at(-1)!.id });
+      expect([...firstPage, ...rest]).toEqual(all);
+      expect(all.map((entry) => entry.id)).toEqual([...all.map((entry) => entry.id)].sort((a, b) => a - b));
       await store.close();
     });
 
