@@ -10,6 +10,8 @@ describe("pair, run and command round trip", () => {
     const tenant = await cp.tenant("acme");
     await using agent = await pairAgent(cp, tenant);
     await agent.start();
+    const health = await tenant.api.get("/api/v1/health");
+    expect(health.body).toMatchObject({ status: "ok", store: { backend: process.env.BOTMOX_TEST_DATA_BACKEND ?? "sqlite", ok: true }, agents_connected: 1 });
 
     const ping = await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands?wait=5`, { name: "agent.ping", params: {} });
     expect(ping.status).toBe(200);

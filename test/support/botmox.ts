@@ -5,6 +5,8 @@ import { apiClient, type ApiClient } from "./api.js";
 import { run, startChild, type Child } from "./child.js";
 import { AGENT_CLI, CP_CLI } from "./paths.js";
 import { freePort } from "./ports.js";
+import { startPostgres } from "./postgres.js";
+import { startPostgrest, type Postgrest } from "./postgrest.js";
 
 const baseEnv = () => ({ PATH: process.env.PATH, HOME: process.env.HOME, DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS });
 
@@ -33,10 +35,29 @@ export interface ControlPlaneHandle {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+let testSupabase: Promise<Postgrest> | undefined;
+
+/**
+ * A throwaway PostgreSQL 15 with the migrations and the real PostgREST behind /rest/v1, started
+ * once per test file and shared by its control planes (each works in tenants of its own).
+ */
+export function sharedSupabase(): Promise<Postgrest> {
+  testSupabase ??= startPostgres().then(startPostgrest);
+  return testSupabase;
+}
+
+/** Store settings for a control plane: DATA_BACKEND=supabase when the test run asks for it (BOTMOX_TEST_DATA_BACKEND). */
+async function backendEnv(env: Record<string, string>): Promise<Record<string, string>> {
+  const backend = env.DATA_BACKEND ?? process.env.BOTMOX_TEST_DATA_BACKEND ?? "sqlite";
+  if (backend !== "supabase" || env.SUPABASE_URL) return { DATA_BACKEND: backend };
+  const rest = await sharedSupabase();
+  return { DATA_BACKEND: "supabase", SUPABASE_URL: rest.url, SUPABASE_SERVICE_ROLE_KEY: rest.serviceRoleKey };
+}
+
 export async function startControlPlane(env: Record<string, string> = {}): Promise<ControlPlaneHandle> {
   const dataDir = mkdtempSync(join(tmpdir(), "botmox-cp-"));
   const port = await freePort();
-  const fullEnv = { ...baseEnv(), PORT: String(port), HOST: "127.0.0.1", BOTMOX_DATA_DIR: dataDir, LOG_LEVEL: "debug", ...env };
+  const fullEnv = { ...baseEnv(), PORT: String(port), HOST: "127.0.0.1", BOTMOX_DATA_DIR: dataDir, LOG_LEVEL: "debug", ...(await backendEnv(env)), ...env };
   const url = `http://127.0.0.1:${port}`;
   const launch = async () => {
     // BOTMOX_CP_PROFILE_DIR=dir: CPU profile of the control plane, written on a graceful stop.

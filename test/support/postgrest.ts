@@ -19,6 +19,8 @@ export interface Postgrest {
   anonKey: string;
   /** An HS256 JWT signed with the cluster's secret; iat and a one-hour exp are added unless given. */
   signJwt(claims: Record<string, unknown>): string;
+  /** false: /rest/v1 drops every connection, as if Supabase were unreachable; true: it answers again. */
+  setReachable(reachable: boolean): void;
   /** PostgREST's own output so far (for failure messages). */
   output(): string;
   stop(): Promise<void>;
@@ -65,8 +67,13 @@ export function signJwt(secret: string, claims: Record<string, unknown>): string
  * (openapi-server-proxy-uri only rewrites the OpenAPI document). This forwards /rest/v1/* with
  * its method, headers and body to PostgREST at / and streams the answer back unchanged.
  */
-async function restV1Proxy(upstreamPort: number): Promise<{ server: Server; port: number }> {
+async function restV1Proxy(upstreamPort: number): Promise<{ server: Server; port: number; cut(cut: boolean): void }> {
+  let isCut = false;
   const server = createServer((req, res) => {
+    if (isCut) {
+      req.socket.destroy();
+      return;
+    }
     const match = /^\/rest\/v1(\/[^?]*)?(\?.*)?$/.exec(req.url ?? "");
     if (!match) {
       res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ message: `only /rest/v1 is served here, not ${req.url}` }));
@@ -87,7 +94,14 @@ async function restV1Proxy(upstreamPort: number): Promise<{ server: Server; port
   });
   const port = await freePort();
   await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, "127.0.0.1", resolve));
-  return { server, port };
+  return {
+    server,
+    port,
+    cut(cut) {
+      isCut = cut;
+      if (cut) server.closeAllConnections();
+    },
+  };
 }
 
 /** Instances not stopped yet: stopped when the test file ends, even after a timed-out test. */
@@ -121,7 +135,7 @@ export async function startPostgrest(pg: Postgres): Promise<Postgrest> {
     PGRST_ADMIN_SERVER_PORT: String(adminPort),
     PGRST_LOG_LEVEL: "warn",
   });
-  let proxy: { server: Server; port: number } | undefined;
+  let proxy: Awaited<ReturnType<typeof restV1Proxy>> | undefined;
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
@@ -147,6 +161,7 @@ export async function startPostgrest(pg: Postgres): Promise<Postgrest> {
     serviceRoleKey: sign({ iss: "supabase-demo", role: "service_role", exp: Math.floor(Date.now() / 1000) + 86_400 }),
     anonKey: sign({ iss: "supabase-demo", role: "anon", exp: Math.floor(Date.now() / 1000) + 86_400 }),
     signJwt: sign,
+    setReachable: (reachable) => proxy!.cut(!reachable),
     output: () => child.output(),
     stop,
     [Symbol.asyncDispose]: stop,

@@ -22,6 +22,11 @@ export const agentEnvSchema = z.object({
   BOTMOX_RECONNECT_CAP_MS: z.coerce.number().int().min(100).default(30_000),
   /** How often the inventory of the targets is refreshed (and after each change). */
   BOTMOX_INVENTORY_INTERVAL_MS: z.coerce.number().int().min(500).default(60_000),
+  /**
+   * A result the control plane has not acknowledged this long after it was sent (its store was
+   * unreachable, say) is sent again while connected; repeats are harmless.
+   */
+  BOTMOX_RESULT_RESEND_MS: z.coerce.number().int().min(100).default(15_000),
   /** How long acknowledged results stay in the local journal. */
   BOTMOX_JOURNAL_RETENTION_DAYS: z.coerce.number().min(0).default(30),
 }).superRefine((env, ctx) => {

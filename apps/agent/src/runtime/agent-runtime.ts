@@ -139,11 +139,17 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
   tunnel.start();
   events.start();
   inventory.start();
+  const resender = setInterval(() => {
+    if (!tunnel.connected) return;
+    const resent = runner.resendUnacknowledged(env.BOTMOX_RESULT_RESEND_MS);
+    if (resent > 0) log.warn({ count: resent }, "resent results the control plane has not acknowledged yet");
+  }, env.BOTMOX_RESULT_RESEND_MS);
 
   return {
     fatal,
     async stop() {
       clearInterval(guardRefresh);
+      clearInterval(resender);
       await inventory.stop();
       await events.stop();
       await runner.shutdown(env.BOTMOX_SHUTDOWN_GRACE_MS);

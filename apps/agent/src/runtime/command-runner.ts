@@ -64,8 +64,10 @@ export class CommandRunner {
     this.journal.markAcked(ids);
   }
 
-  resendUnacknowledged(): number {
-    const outcomes = this.journal.unacked();
+  /** Sends again the results not acknowledged yet that finished at least `olderThanMs` ago. */
+  resendUnacknowledged(olderThanMs = 0): number {
+    const before = Date.now() - olderThanMs;
+    const outcomes = this.journal.unacked().filter((outcome) => outcome.finished_at <= before);
     for (const outcome of outcomes) this.output.result(outcome);
     return outcomes.length;
   }

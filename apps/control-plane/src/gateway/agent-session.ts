@@ -28,6 +28,8 @@ const HELLO_TIMEOUT_MS = 10_000;
 const MAX_BAD_FRAMES = 20;
 const ACK_DELAY_MS = 20;
 const ACK_BATCH = 256;
+const PUMP_RETRY_MS = 1_000;
+const WELCOME_RETRY_MS = 5_000;
 
 export interface SessionDeps {
   store: Store;
@@ -61,6 +63,7 @@ export class AgentSession {
   private kicks = 0;
   private pendingAcks: string[] = [];
   private ackTimer: NodeJS.Timeout | undefined;
+  private pumpRetry: NodeJS.Timeout | undefined;
   alive = true;
   private policy: StoragePolicy = { ...DEFAULT_STORAGE_POLICY };
   private readonly pending = new Map<string, { resolve: (value: unknown) => void; reject: (err: unknown) => void; timer: NodeJS.Timeout }>();
@@ -243,6 +246,16 @@ export class AgentSession {
     if (!this.deps.register(this)) return;
     this.state = "ready";
     this.maxInFlight = hello.max_in_flight;
+    try {
+      await this.welcome(hello, version);
+    } catch (err) {
+      // Without the store the session cannot start (status, policy, redelivery): the agent comes back later.
+      this.log.warn({ err: (err as Error).message }, "could not start the session; asking the agent to retry");
+      this.close(CLOSE_CODES.TRY_AGAIN_LATER.code, JSON.stringify({ retry_after_ms: WELCOME_RETRY_MS }));
+    }
+  }
+
+  private async welcome(hello: AgentToServer<"hello">["payload"], version: number): Promise<void> {
     const now = Date.now();
     await this.deps.store.updateAgentSession(this.agentId, {
       status: "online",
@@ -293,9 +306,21 @@ export class AgentSession {
           this.dispatch(command);
         }
       } while (this.pumpAgain);
+    } catch (err) {
+      // The store is unreachable: the queued work stays queued; try again shortly.
+      this.log.warn({ err: (err as Error).message }, "could not claim queued commands; retrying");
+      this.retryPumpSoon();
     } finally {
       this.pumping = false;
     }
+  }
+
+  private retryPumpSoon(): void {
+    if (this.pumpRetry || this.state === "closed") return;
+    this.pumpRetry = setTimeout(() => {
+      this.pumpRetry = undefined;
+      void this.pump();
+    }, PUMP_RETRY_MS);
   }
 
   private dispatch(command: CommandRecord): void {
@@ -349,6 +374,7 @@ export class AgentSession {
     }
     this.pending.clear();
     clearTimeout(this.ackTimer);
+    clearTimeout(this.pumpRetry);
     const wasReady = this.state === "ready";
     this.state = "closed";
     const wasCurrent = this.deps.unregister(this);
