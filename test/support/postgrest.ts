@@ -19,6 +19,8 @@ export interface Postgrest {
   anonKey: string;
   /** An HS256 JWT signed with the cluster's secret; iat and a one-hour exp are added unless given. */
   signJwt(claims: Record<string, unknown>): string;
+  /** The HS256 secret PostgREST verifies JWTs with (Supabase's project JWT secret). */
+  jwtSecret: string;
   /** false: /rest/v1 drops every connection, as if Supabase were unreachable; true: it answers again. */
   setReachable(reachable: boolean): void;
   /** PostgREST's own output so far (for failure messages). */
@@ -161,6 +163,7 @@ export async function startPostgrest(pg: Postgres): Promise<Postgrest> {
     serviceRoleKey: sign({ iss: "supabase-demo", role: "service_role", exp: Math.floor(Date.now() / 1000) + 86_400 }),
     anonKey: sign({ iss: "supabase-demo", role: "anon", exp: Math.floor(Date.now() / 1000) + 86_400 }),
     signJwt: sign,
+    jwtSecret: pg.jwtSecret,
     setReachable: (reachable) => proxy!.cut(!reachable),
     output: () => child.output(),
     stop,

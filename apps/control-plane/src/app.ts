@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net";
+import { SupabaseJwtVerifier } from "./auth/supabase-jwt.js";
 import { CommandLifecycle } from "./commands/command-lifecycle.js";
 import { CommandService } from "./commands/command-service.js";
 import type { Config } from "./config.js";
@@ -12,6 +13,15 @@ import { PolicyService } from "./policies/policy-service.js";
 import type { Store } from "./store/types.js";
 
 const EXPIRY_SWEEP_MS = 1_000;
+
+function operatorJwtVerifier(config: Config): SupabaseJwtVerifier | undefined {
+  if (!config.SUPABASE_JWT_SECRET && !config.SUPABASE_JWKS_URL) return undefined;
+  return new SupabaseJwtVerifier({
+    audience: config.SUPABASE_JWT_AUDIENCE,
+    ...(config.SUPABASE_JWT_SECRET ? { secret: config.SUPABASE_JWT_SECRET } : {}),
+    ...(config.SUPABASE_JWKS_URL ? { jwksUrl: config.SUPABASE_JWKS_URL } : {}),
+  });
+}
 
 export interface ControlPlane {
   url: string;
@@ -40,7 +50,7 @@ export async function startControlPlane(config: Config, store: Store, log: Logge
   const policies = new PolicyService(store);
   policies.push = (tenantId, policy) => gateway.pushPolicy(tenantId, policy);
 
-  const app = buildHttpServer({ config, store, bus, commands, gateway, auth: new OperatorAuth(store), policies, metrics, log });
+  const app = buildHttpServer({ config, store, bus, commands, gateway, auth: new OperatorAuth(store, operatorJwtVerifier(config)), policies, metrics, log });
   gateway.attach(app.server);
   await app.listen({ port: config.PORT, host: config.HOST });
 

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   AGENT_OFFLINE: { status: 503, retryable: true, summary: "The agent is not connected." },
   STORE_UNAVAILABLE: { status: 503, retryable: true, summary: "The data store cannot be reached." },
   OVERLOADED: { status: 503, retryable: true, summary: "The server is shedding load; retry later." },
+  AUTH_UNAVAILABLE: { status: 503, retryable: true, summary: "The signing keys of operator JWTs cannot be fetched right now." },
   INTERNAL: { status: 500, retryable: true, summary: "Unexpected server error." },
 
   // Tunnel frame errors (sent in an `error` frame; the connection stays open)

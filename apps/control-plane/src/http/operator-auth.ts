@@ -1,34 +1,59 @@
 import type { FastifyRequest } from "fastify";
 import { ApiError } from "../errors/api-error.js";
 import { sha256Hex } from "../auth/secrets.js";
+import { looksLikeJwt, type SupabaseJwtVerifier } from "../auth/supabase-jwt.js";
 import type { Role, Store } from "../store/types.js";
 
 export interface Principal {
   tenant_id: string;
   role: Role;
-  /** Who acted, for the audit log: `api_key:bmx_ab12cd`. */
+  /** Who acted, for the audit log: `api_key:bmx_ab12cd`, or `user:<uuid>` for a Supabase Auth user. */
   actor: string;
 }
 
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 const CACHE_MS = 30_000;
 
-/** Resolves `Authorization: Bearer <api key>` to a tenant principal, caching lookups briefly. */
+/**
+ * Resolves `Authorization: Bearer <api key | Supabase Auth JWT>` to a tenant principal, caching
+ * API key lookups briefly.
+ */
 export class OperatorAuth {
   private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
+  private readonly tenants = new Map<string, { exists: boolean; until: number }>();
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly jwt?: SupabaseJwtVerifier,
+  ) {}
 
   async authenticate(request: FastifyRequest, minimum: Role): Promise<Principal> {
     const header = request.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    if (!match) throw new ApiError("UNAUTHENTICATED", "Send an API key as `Authorization: Bearer <key>`");
-    const principal = await this.lookup(sha256Hex(match[1]!));
+    if (!match) throw new ApiError("UNAUTHENTICATED", "Send an API key (or a Supabase Auth access token) as `Authorization: Bearer <token>`");
+    const principal = looksLikeJwt(match[1]!) ? await this.fromJwt(match[1]!) : await this.lookup(sha256Hex(match[1]!));
     if (!principal) throw new ApiError("UNAUTHENTICATED", "The API key is unknown or revoked");
     if (RANK[principal.role] < RANK[minimum]) {
       throw new ApiError("FORBIDDEN", `This action needs the ${minimum} role; the key has ${principal.role}`);
     }
     return principal;
+  }
+
+  private async fromJwt(token: string): Promise<Principal> {
+    if (!this.jwt) throw new ApiError("UNAUTHENTICATED", "Supabase Auth tokens are not accepted here: the server has neither SUPABASE_JWT_SECRET nor SUPABASE_JWKS_URL");
+    const principal = await this.jwt.verify(token);
+    if (!(await this.tenantExists(principal.tenant_id))) throw new ApiError("FORBIDDEN", `The JWT names tenant ${principal.tenant_id}, which does not exist`);
+    return principal;
+  }
+
+  private async tenantExists(tenantId: string): Promise<boolean> {
+    const now = Date.now();
+    const cached = this.tenants.get(tenantId);
+    if (cached && cached.until > now) return cached.exists;
+    const exists = (await this.store.getTenant(tenantId)) !== null;
+    if (this.tenants.size > 10_000) this.tenants.clear();
+    this.tenants.set(tenantId, { exists, until: now + CACHE_MS });
+    return exists;
   }
 
   private async lookup(hash: string): Promise<Principal | null> {
