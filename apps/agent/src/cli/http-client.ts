@@ -1,5 +1,6 @@
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
+import { proxyFor } from "../tunnel/proxy.js";
 
 export class HttpError extends Error {
   constructor(
@@ -11,11 +12,12 @@ export class HttpError extends Error {
   }
 }
 
-/** Small JSON client for the few plain HTTP calls the agent makes (register, health), honouring a custom CA. */
+/** Small JSON client for the few plain HTTP calls the agent makes (register, health), honouring a custom CA and HTTPS_PROXY. */
 export function requestJson<T>(method: "GET" | "POST", url: string, body?: unknown, caPem?: string, timeoutMs = 10_000): Promise<T> {
   const target = new URL(url);
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const send = target.protocol === "https:" ? httpsRequest : httpRequest;
+  const proxy = proxyFor(url);
   return new Promise<T>((resolve, reject) => {
     const req = send(
       target,
@@ -24,6 +26,7 @@ export function requestJson<T>(method: "GET" | "POST", url: string, body?: unkno
         timeout: timeoutMs,
         headers: payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {},
         ...(caPem ? { ca: caPem } : {}),
+        ...(proxy ? { agent: proxy.agent } : {}),
       },
       (res) => {
         let text = "";

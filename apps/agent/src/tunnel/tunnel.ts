@@ -1,6 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import { hostname, platform, arch } from "node:os";
 import WebSocket from "ws";
+import { proxyFor } from "./proxy.js";
 import type { z } from "zod";
 import {
   AGENT_TO_SERVER,
@@ -104,12 +105,15 @@ export class Tunnel {
   private connectOnce(): Promise<Outcome> {
     const url = new URL(WS_PATH, this.options.server.replace(/^http/, "ws"));
     const headers = signedUpgradeHeaders(this.options.agentId, this.options.privateKey, WS_PATH);
+    const proxy = proxyFor(url.href);
+    if (proxy && this.attempt === 0) this.options.log.info({ proxy: proxy.proxy }, "connecting to the control plane through a proxy");
     const ws = new WebSocket(url, {
       headers,
       maxPayload: MAX_FRAME_BYTES,
       handshakeTimeout: 10_000,
       perMessageDeflate: false,
       ...(this.options.caPem ? { ca: this.options.caPem } : {}),
+      ...(proxy ? { agent: proxy.agent } : {}),
     });
     this.ws = ws;
     let heartbeat: NodeJS.Timeout | undefined;
