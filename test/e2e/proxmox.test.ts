@@ -41,14 +41,15 @@ describe("Proxmox VE through the control plane (simulator validating the real PV
     const afterUpdate = await run("proxmox.vm.config.get", vm);
     expect(afterUpdate.result.config, JSON.stringify(afterUpdate.result)).toMatchObject({ memory: "6144", cores: 2 }); // PVE 9: memory is a property string
     const stale = await run("proxmox.vm.config.update", { ...vm, set: { memory: 2048 }, digest: config.result.digest });
-    expect(stale.error).toMatchObject({ code: "PVE_CONFLICT", message: expect.stringContaining("detected modified configuration") });
+    expect(stale.error).toMatchObject({ code: "PVE_CONFLICT", message: expect.stringContaining("file change by other user") });
     expect((await run("proxmox.vm.resize", { ...vm, disk: "scsi0", size: "+16G" })).result).toMatchObject({ exitstatus: "OK", disk: "scsi0" });
     expect((await run("proxmox.vm.config.get", vm)).result.config.scsi0).toContain("size=80G");
 
-    for (const [action, status] of [["start", "running"], ["suspend", "paused"], ["resume", "running"], ["reboot", "running"], ["reset", "running"], ["shutdown", "stopped"], ["start", "running"], ["stop", "stopped"]] as const) {
+    // PVE reports a paused guest as status "running" with qmpstatus "paused".
+    for (const [action, status, qmpstatus] of [["start", "running", "running"], ["suspend", "running", "paused"], ["resume", "running", "running"], ["reboot", "running", "running"], ["reset", "running", "running"], ["shutdown", "stopped", "stopped"], ["start", "running", "running"], ["stop", "stopped", "stopped"]] as const) {
       const result = await run(`proxmox.vm.${action}`, vm);
       expect(result, action).toMatchObject({ status: "succeeded", result: { exitstatus: "OK" } });
-      expect((await run("proxmox.vm.status", vm)).result.status, action).toBe(status);
+      expect((await run("proxmox.vm.status", vm)).result, action).toMatchObject({ status, qmpstatus });
     }
     await run("proxmox.vm.start", vm);
     const again = await run("proxmox.vm.start", vm);

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Targets } from "../../targets/targets.js";
 import type { CommandContext } from "../command-context.js";
+import { NewidReservations } from "./newid-reservations.js";
 import { ExecutorError } from "../executor-error.js";
 import type { HandlerTable } from "../handler.js";
 import { ProxmoxClient } from "./client.js";
@@ -18,6 +19,7 @@ const vmPath = (p: { node: string; vmid: number }) => `nodes/${enc(p.node)}/qemu
 export function proxmoxHandlers(targets: Targets): ProxmoxHandlers {
   const clients = new Map<string, { key: string; client: ProxmoxClient }>();
   const vmLocks = new KeyedMutex();
+  const newids = new NewidReservations();
 
   const clientFor = async (target: string): Promise<ProxmoxClient> => {
     const { config, secret } = await targets.resolve(target, "proxmox");
@@ -82,34 +84,33 @@ export function proxmoxHandlers(targets: Targets): ProxmoxHandlers {
     "proxmox.vm.resume": power("resume"),
     "proxmox.vm.clone": async (p, ctx) => {
       const pve = await clientFor(p.target);
-      let newid = p.newid;
-      const outcome = await pve.retrying(
+      const node = p.target_node ?? p.node;
+      const clone = async (newid: number) => {
+        const params = { newid, name: p.name, full: p.full, target: p.target_node, storage: p.storage, format: p.format, pool: p.pool, description: p.description };
+        const upid = await pve.call<string>("POST", `${vmPath(p)}/clone`, params, ctx.signal);
+        if (p.wait === false) return { upid, newid, node };
+        return { ...(await pve.waitForTask(p.node, upid, ctx.signal, (message) => ctx.progress(message))), newid, node };
+      };
+      const onRetry = (error: ExecutorError, attempt: number) => ctx.progress(`${error.code}: ${error.message}; retrying (attempt ${attempt + 2})`);
+      return pve.retrying(
         async () => {
-          const id = newid ?? Number(await pve.call<string>("GET", "cluster/nextid", {}, ctx.signal));
-          try {
-            const upid = await pve.call<string>(
-              "POST",
-              `${vmPath(p)}/clone`,
-              { newid: id, name: p.name, full: p.full, target: p.target_node, storage: p.storage, format: p.format, pool: p.pool, description: p.description },
-              ctx.signal,
-            );
-            newid = id;
-            return { upid };
-          } catch (err) {
-            // Another clone took the id between nextid and our request: ask for a fresh one.
-            if (p.newid === undefined && err instanceof ExecutorError && err.code === "PVE_CONFLICT") {
-              throw new ExecutorError(err.code, err.message, err.details, true);
+          if (p.newid !== undefined) return clone(p.newid);
+          for (let collisions = 0; ; collisions++) {
+            const newid = await newids.reserve(p.target, pve, ctx.signal);
+            try {
+              return await clone(newid.id);
+            } catch (err) {
+              // Another client took the id between nextid and our clone: the id is taken, not busy, so ask again at once.
+              if (!isNewidCollision(err) || collisions >= MAX_NEWID_COLLISIONS) throw err;
+              ctx.progress(`VM id ${newid.id} was taken by another client meanwhile; asking for the next free id`);
+            } finally {
+              newid.release();
             }
-            throw err;
           }
         },
         ctx.signal,
-        (error, attempt) => ctx.progress(`${error.code}: ${error.message}; retrying (attempt ${attempt + 2})`),
+        onRetry,
       );
-      const node = p.target_node ?? p.node;
-      if (p.wait === false) return { ...outcome, newid: newid!, node };
-      const task = await pve.waitForTask(p.node, outcome.upid, ctx.signal, (message) => ctx.progress(message));
-      return { ...task, newid: newid!, node };
     },
     "proxmox.vm.template": (p, ctx) => runTask(p, ctx, (pve) => pve.call<string>("POST", `${vmPath(p)}/template`, {}, ctx.signal), { vmid: p.vmid }),
     "proxmox.vm.delete": (p, ctx) =>
@@ -137,4 +138,14 @@ export function proxmoxHandlers(targets: Targets): ProxmoxHandlers {
     "proxmox.task.status": ({ target, node, upid }, ctx) => read<Json>(target, ctx, `nodes/${enc(node)}/tasks/${enc(upid)}/status`),
     "proxmox.task.log": async ({ target, node, upid, start, limit }, ctx) => ({ lines: await read<Json[]>(target, ctx, `nodes/${enc(node)}/tasks/${enc(upid)}/log`, { start, limit }) }),
   };
+}
+
+const MAX_NEWID_COLLISIONS = 100;
+
+/** PVE refused the new VM id because another VM got it first: at the API call, or in the clone worker. */
+function isNewidCollision(err: unknown): err is ExecutorError {
+  if (!(err instanceof ExecutorError)) return false;
+  if (err.code === "PVE_CONFLICT") return true;
+  const exitstatus = (err.details as { exitstatus?: string } | undefined)?.exitstatus ?? "";
+  return err.code === "PVE_TASK_FAILED" && /unable to create VM \d+: config file already exists/.test(exitstatus);
 }
