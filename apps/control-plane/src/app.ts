@@ -54,8 +54,19 @@ export async function startControlPlane(config: Config, store: Store, log: Logge
   gateway.attach(app.server);
   await app.listen({ port: config.PORT, host: config.HOST });
 
+  // While the store is unreachable the sweep fails every second: say so when it starts and when it ends.
+  let sweepFailing = false;
   const sweeper = setInterval(() => {
-    lifecycle.expireDue().catch((err: unknown) => log.error({ err }, "expiry sweep failed"));
+    lifecycle.expireDue().then(
+      () => {
+        if (sweepFailing) log.info("expiry sweep works again");
+        sweepFailing = false;
+      },
+      (err: unknown) => {
+        if (!sweepFailing) log.error({ err }, "expiry sweep failed; retrying every second");
+        sweepFailing = true;
+      },
+    );
   }, EXPIRY_SWEEP_MS);
   sweeper.unref();
 
