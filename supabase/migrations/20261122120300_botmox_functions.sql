@@ -10,6 +10,21 @@
 -- Not idempotent (create function, no "or replace"): a second run fails at its first statement
 -- and changes nothing. Applied once, like every migration here.
 
+-- Supabase grants EXECUTE on new functions to PUBLIC, anon and authenticated: the store's RPCs
+-- are the service role's alone. Takes signatures as `name(argtypes)`.
+create function private.grant_to_service_role_only(variadic p_signatures text[]) returns void
+  language plpgsql set search_path = '' as $$
+declare
+  f text;
+begin
+  foreach f in array p_signatures loop
+    execute format('revoke all on function public.%s from public, anon, authenticated', f);
+    execute format('grant execute on function public.%s to service_role', f);
+  end loop;
+end;
+$$;
+revoke all on function private.grant_to_service_role_only(text[]) from public;
+
 -- Consumes a one-time pairing code and creates the agent it pairs.
 create function public.register_agent(p_code_hash text, p_public_key text, p_hostname text, p_now timestamptz default now())
   returns table (agent_id uuid, tenant_id uuid)
@@ -227,21 +242,11 @@ begin
 end;
 $$;
 
--- Only the service role calls these (Supabase grants EXECUTE to PUBLIC, anon and authenticated by default).
-do $$
-declare
-  f text;
-begin
-  foreach f in array array[
-    'register_agent(text, text, text, timestamptz)',
-    'enqueue_command(jsonb, timestamptz)',
-    'transition_command(uuid, text[], text, jsonb, text, uuid)',
-    'claim_commands(uuid, integer, timestamptz)',
-    'expire_commands(timestamptz)',
-    'record_agent_nonce(uuid, text, timestamptz, timestamptz)',
-    'purge_operational(uuid, text)'] loop
-    execute format('revoke all on function public.%s from public, anon, authenticated', f);
-    execute format('grant execute on function public.%s to service_role', f);
-  end loop;
-end;
-$$;
+select private.grant_to_service_role_only(
+  'register_agent(text, text, text, timestamptz)',
+  'enqueue_command(jsonb, timestamptz)',
+  'transition_command(uuid, text[], text, jsonb, text, uuid)',
+  'claim_commands(uuid, integer, timestamptz)',
+  'expire_commands(timestamptz)',
+  'record_agent_nonce(uuid, text, timestamptz, timestamptz)',
+  'purge_operational(uuid, text)');

@@ -131,16 +131,7 @@ begin
 end;
 $$;
 
-do $$
-declare
-  f text;
-begin
-  foreach f in array array[
-    'put_storage_policy(uuid, text, boolean, text, timestamptz)',
-    'revoke_agent(uuid, uuid, text, timestamptz)',
-    'replace_inventory(uuid, uuid, jsonb, timestamptz)'] loop
-    execute format('revoke all on function public.%s from public, anon, authenticated', f);
-    execute format('grant execute on function public.%s to service_role', f);
-  end loop;
-end;
-$$;
+select private.grant_to_service_role_only(
+  'put_storage_policy(uuid, text, boolean, text, timestamptz)',
+  'revoke_agent(uuid, uuid, text, timestamptz)',
+  'replace_inventory(uuid, uuid, jsonb, timestamptz)');

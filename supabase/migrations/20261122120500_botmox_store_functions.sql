@@ -62,16 +62,7 @@ begin
 end;
 $$;
 
-do $$
-declare
-  f text;
-begin
-  foreach f in array array[
-    'create_tenant(text, text, timestamptz)',
-    'create_api_key(uuid, text, text, text, text, timestamptz)',
-    'create_pairing(uuid, text, timestamptz, text, timestamptz)'] loop
-    execute format('revoke all on function public.%s from public, anon, authenticated', f);
-    execute format('grant execute on function public.%s to service_role', f);
-  end loop;
-end;
-$$;
+select private.grant_to_service_role_only(
+  'create_tenant(text, text, timestamptz)',
+  'create_api_key(uuid, text, text, text, text, timestamptz)',
+  'create_pairing(uuid, text, timestamptz, text, timestamptz)');

@@ -1,3 +1,4 @@
+import { isUuid } from "@botmox/protocol";
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import { ApiError } from "../errors/api-error.js";
 import { ROLES, type Role } from "../store/types.js";
@@ -16,7 +17,6 @@ export interface SupabaseJwtOptions {
   audience: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A bearer token shaped like a JWT (three base64url parts, JSON header) rather than an API key. */
 export function looksLikeJwt(token: string): boolean {
@@ -30,12 +30,13 @@ export function looksLikeJwt(token: string): boolean {
  * cannot grant themselves a tenant.
  */
 export class SupabaseJwtVerifier {
-  private readonly key: Uint8Array | JWTVerifyGetKey;
+  private readonly key: JWTVerifyGetKey;
   private readonly algorithms: string[] | undefined;
 
   constructor(private readonly options: SupabaseJwtOptions) {
     if (options.secret) {
-      this.key = new TextEncoder().encode(options.secret);
+      const secret = new TextEncoder().encode(options.secret);
+      this.key = () => secret;
       this.algorithms = ["HS256"];
     } else if (options.jwksUrl) {
       this.key = createRemoteJWKSet(new URL(options.jwksUrl), { timeoutDuration: 5_000, cooldownDuration: 30_000 });
@@ -50,7 +51,7 @@ export class SupabaseJwtVerifier {
     if (typeof payload.sub !== "string" || payload.sub === "") throw new ApiError("UNAUTHENTICATED", "The JWT has no subject (sub)");
     const metadata = (payload.app_metadata ?? {}) as Record<string, unknown>;
     const tenantId = metadata.tenant_id;
-    if (typeof tenantId !== "string" || !UUID.test(tenantId)) {
+    if (typeof tenantId !== "string" || !isUuid(tenantId)) {
       throw new ApiError("FORBIDDEN", "The JWT names no tenant: app_metadata.tenant_id must be the user's Bot-Mox tenant id");
     }
     const role = metadata.tenant_role ?? "viewer";
@@ -62,9 +63,7 @@ export class SupabaseJwtVerifier {
 
   private async verified(token: string): Promise<JWTPayload> {
     try {
-      const key = this.key;
-      const options = { audience: this.options.audience, ...(this.algorithms ? { algorithms: this.algorithms } : {}) };
-      const { payload } = typeof key === "function" ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
+      const { payload } = await jwtVerify(token, this.key, { audience: this.options.audience, ...(this.algorithms ? { algorithms: this.algorithms } : {}) });
       return payload;
     } catch (err) {
       throw toAuthError(err);

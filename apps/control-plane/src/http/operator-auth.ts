@@ -1,5 +1,6 @@
 import type { FastifyRequest } from "fastify";
 import { ApiError } from "../errors/api-error.js";
+import { TtlCache } from "./ttl-cache.js";
 import { sha256Hex } from "../auth/secrets.js";
 import { looksLikeJwt, type SupabaseJwtVerifier } from "../auth/supabase-jwt.js";
 import type { Role, Store } from "../store/types.js";
@@ -19,8 +20,8 @@ const CACHE_MS = 30_000;
  * API key lookups briefly.
  */
 export class OperatorAuth {
-  private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
-  private readonly tenants = new Map<string, { exists: boolean; until: number }>();
+  private readonly principals = new TtlCache<Principal | null>(CACHE_MS);
+  private readonly tenants = new TtlCache<boolean>(CACHE_MS);
 
   constructor(
     private readonly store: Store,
@@ -46,24 +47,14 @@ export class OperatorAuth {
     return principal;
   }
 
-  private async tenantExists(tenantId: string): Promise<boolean> {
-    const now = Date.now();
-    const cached = this.tenants.get(tenantId);
-    if (cached && cached.until > now) return cached.exists;
-    const exists = (await this.store.getTenant(tenantId)) !== null;
-    if (this.tenants.size > 10_000) this.tenants.clear();
-    this.tenants.set(tenantId, { exists, until: now + CACHE_MS });
-    return exists;
+  private tenantExists(tenantId: string): Promise<boolean> {
+    return this.tenants.get(tenantId, async () => (await this.store.getTenant(tenantId)) !== null);
   }
 
-  private async lookup(hash: string): Promise<Principal | null> {
-    const now = Date.now();
-    const cached = this.cache.get(hash);
-    if (cached && cached.until > now) return cached.principal;
-    const key = await this.store.findApiKeyByHash(hash);
-    const principal = key && key.revoked_at === null ? { tenant_id: key.tenant_id, role: key.role, actor: `api_key:${key.key_prefix}` } : null;
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(hash, { principal, until: now + CACHE_MS });
-    return principal;
+  private lookup(hash: string): Promise<Principal | null> {
+    return this.principals.get(hash, async () => {
+      const key = await this.store.findApiKeyByHash(hash);
+      return key && key.revoked_at === null ? { tenant_id: key.tenant_id, role: key.role, actor: `api_key:${key.key_prefix}` } : null;
+    });
   }
 }

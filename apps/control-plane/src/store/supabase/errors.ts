@@ -6,7 +6,7 @@ export interface PostgrestFailure {
   status: number;
 }
 
-export const RETRY_AFTER_S = 5;
+const RETRY_AFTER_S = 5;
 
 /** PostgREST codes for "cannot reach or use the database" (PGRST000–003) and PostgreSQL's connection classes. */
 const UNAVAILABLE_CODE = /^(PGRST00[0-3]|08\w{3}|57P0[1-3]|53300)$/;

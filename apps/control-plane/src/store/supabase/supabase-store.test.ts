@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startPostgres, type Postgres } from "../../../../../test/support/postgres.js";
 import { startPostgrest, type Postgrest } from "../../../../../test/support/postgrest.js";
+import { until } from "../../../../../test/support/until.js";
 import { describeStoreConformance } from "../conformance.testkit.js";
 import { SupabaseStore } from "./supabase-store.js";
 
@@ -29,14 +30,9 @@ describe("supabase store specifics", () => {
   test("a database without the migrations stops startup with what to do", async () => {
     await pg.psql("alter table public.commands rename to commands_moved; notify pgrst, 'reload schema';");
     try {
-      await expect(
-        (async () => {
-          for (;;) {
-            await SupabaseStore.connect({ url: rest.url, serviceRoleKey: rest.serviceRoleKey });
-            await new Promise((resolve) => setTimeout(resolve, 100));
-          }
-        })(),
-      ).rejects.toThrow(/no Bot-Mox tables .*apply supabase\/migrations/);
+      // PostgREST reloads its schema cache asynchronously after the NOTIFY.
+      const refusal = await until("startup refused", () => SupabaseStore.connect({ url: rest.url, serviceRoleKey: rest.serviceRoleKey }).then(() => undefined, (err: Error) => err), 10_000, 100);
+      expect(refusal.message).toMatch(/no Bot-Mox tables .*apply supabase\/migrations/);
     } finally {
       await pg.psql("alter table public.commands_moved rename to commands; notify pgrst, 'reload schema';");
     }

@@ -1,5 +1,5 @@
 import type { SupabaseClient } from "@supabase/supabase-js";
-import { DEFAULT_STORAGE_POLICY, type CommandStatus, type StoragePolicy } from "@botmox/protocol";
+import { DEFAULT_STORAGE_POLICY, isUuid, type CommandStatus, type StoragePolicy } from "@botmox/protocol";
 import type {
   AgentRecord,
   AgentSessionPatch,
@@ -26,14 +26,12 @@ type Answer<T> = { data: T | null; error: PostgrestFailure["error"] | null; stat
 type Retryable<T> = { retry(enabled: boolean): PromiseLike<Answer<T>> };
 
 const HEALTH_TIMEOUT_MS = 3_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Ids come from URLs; PostgreSQL would refuse a malformed uuid where SQLite simply finds nothing. */
-const isUuid = (id: string): boolean => UUID.test(id);
 const SESSION_TIMES = new Set(["last_seen_at", "connected_at"]);
 
 /**
  * The store on Supabase: tables read through PostgREST, every atomic write one SQL function
  * (supabase/migrations) called with rpc(). One long-lived service-role client, no auth session.
+ * Ids from URLs are checked first: PostgreSQL refuses a malformed uuid where SQLite finds nothing.
  */
 export class SupabaseStore implements Store {
   readonly kind = "supabase" as const;
