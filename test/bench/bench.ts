@@ -11,12 +11,14 @@ import { freePort } from "../support/ports.js";
 import { AGENT_CLI, CP_CLI } from "../support/paths.js";
 import { run } from "../support/child.js";
 import { jsonPoster, percentile } from "./http-client.js";
+import { cpuPerUnit } from "./cpu-usage.js";
 
 const json = process.argv.includes("--json");
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 50);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 256);
 const THROUGHPUT_S = Number(process.env.BENCH_SECONDS ?? 10);
 const RTT_SAMPLES = Number(process.env.BENCH_RTT_SAMPLES ?? 1000);
+const RTT_WARMUP = 500;
 const log = (text: string) => (json ? process.stderr : process.stdout).write(`${text}\n`);
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
@@ -37,7 +39,7 @@ function spawnReady(args: string[], env: NodeJS.ProcessEnv, ready: (text: string
 }
 
 async function measureRtt(post: (path: string, body: unknown) => Promise<{ status: number; body: any }>, path: string, body: unknown, check: (r: any) => void): Promise<number[]> {
-  for (let i = 0; i < 500; i++) check((await post(path, body)).body);
+  for (let i = 0; i < RTT_WARMUP; i++) check((await post(path, body)).body);
   const samples: number[] = [];
   for (let i = 0; i < RTT_SAMPLES; i++) {
     const started = process.hrtime.bigint();
@@ -56,9 +58,9 @@ async function main(): Promise<void> {
   const url = `http://127.0.0.1:${port}`;
   const tenant = JSON.parse((await run(process.execPath, [CP_CLI, "tenants", "create", "--name", "bench"], cpEnv)).stdout).tenant_id as string;
   const apiKey = JSON.parse((await run(process.execPath, [CP_CLI, "api-keys", "create", "--tenant", tenant, "--role", "operator"], cpEnv)).stdout).api_key as string;
-  // BENCH_PROFILE_DIR=dir writes a CPU profile of the control plane there.
+  // BENCH_PROFILE_DIR=dir writes CPU profiles of the control plane and the agent farm there.
   const profile = process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-  await spawnReady([...profile, CP_CLI, "serve"], { ...cpEnv, LOG_LEVEL: "info" }, (out) => out.includes("control plane listening"));
+  const cp = await spawnReady([...profile, CP_CLI, "serve"], { ...cpEnv, LOG_LEVEL: "info" }, (out) => out.includes("control plane listening"));
   const client = jsonPoster(url, { authorization: `Bearer ${apiKey}` }, IN_FLIGHT + 8);
 
   log("pairing one agent process for round trips…");
@@ -67,12 +69,16 @@ async function main(): Promise<void> {
   const pairing = await client.post("/api/v1/agents/pairings", {});
   const paired = await run(process.execPath, [AGENT_CLI, "pair", "--server", url, "--code", pairing.body.code], agentEnv);
   const rttAgentId = JSON.parse(paired.stdout).agent_id as string;
-  await spawnReady([AGENT_CLI, "run"], agentEnv, (out) => out.includes("connected to control plane"));
+  const rttAgent = await spawnReady([AGENT_CLI, "run"], agentEnv, (out) => out.includes("connected to control plane"));
 
   log("measuring round trips…");
   const echo = { name: "agent.echo", params: { data: "x", delay_ms: 0 } };
-  const full = await measureRtt(client.post, `/api/v1/agents/${rttAgentId}/commands?wait=10`, echo, (r) => {
-    if (r.status !== "succeeded") throw new Error(`command did not succeed: ${JSON.stringify(r)}`);
+  let full: number[] = [];
+  const rttCpu = await cpuPerUnit({ control_plane: cp.pid, agent: rttAgent.pid }, async () => {
+    full = await measureRtt(client.post, `/api/v1/agents/${rttAgentId}/commands?wait=10`, echo, (r) => {
+      if (r.status !== "succeeded") throw new Error(`command did not succeed: ${JSON.stringify(r)}`);
+    });
+    return RTT_WARMUP + full.length;
   });
 
   const basePort = await freePort();
@@ -80,17 +86,22 @@ async function main(): Promise<void> {
   const tsx = ["--import", "tsx"];
   const server = spawnReady([...tsx, join(benchDir, "baseline.ts"), "server", String(basePort)], process.env, (out) => out.includes("ready"));
   await new Promise((resolve) => setTimeout(resolve, 300));
-  children.push(spawn(process.execPath, [...tsx, join(benchDir, "baseline.ts"), "client", String(basePort)], { stdio: "ignore" }));
-  await server;
+  const echoClient = spawn(process.execPath, [...tsx, join(benchDir, "baseline.ts"), "client", String(basePort)], { stdio: "ignore" });
+  children.push(echoClient);
+  const baseServer = await server;
   const baseClient = jsonPoster(`http://127.0.0.1:${basePort}`, {}, 4);
-  const base = await measureRtt(baseClient.post, "/", echo, (r) => {
-    if (r.name !== "agent.echo") throw new Error("baseline echo broken");
+  let base: number[] = [];
+  const baseCpu = await cpuPerUnit({ server: baseServer.pid, echo_client: echoClient.pid }, async () => {
+    base = await measureRtt(baseClient.post, "/", echo, (r) => {
+      if (r.name !== "agent.echo") throw new Error("baseline echo broken");
+    });
+    return RTT_WARMUP + base.length;
   });
   baseClient.close();
 
   log(`starting ${AGENTS} agents…`);
   let farmOutput = "";
-  await spawnReady([...tsx, join(benchDir, "agent-farm.ts"), url, apiKey, String(AGENTS), join(dataDir, "farm")], process.env, (out) => {
+  const farm = await spawnReady([...profile, ...tsx, join(benchDir, "agent-farm.ts"), url, apiKey, String(AGENTS), join(dataDir, "farm")], process.env, (out) => {
     farmOutput = out;
     return out.includes('{"agents"');
   });
@@ -102,6 +113,7 @@ async function main(): Promise<void> {
   let failed = 0;
   const deadline = Date.now() + THROUGHPUT_S * 1000;
   const startedAt = Date.now();
+  const throughputCpu = await cpuPerUnit({ control_plane: cp.pid, agents: farm.pid }, async () => {
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async (_, worker) => {
       let n = worker;
@@ -113,6 +125,8 @@ async function main(): Promise<void> {
       }
     }),
   );
+    return completed;
+  });
   const elapsed = (Date.now() - startedAt) / 1000;
   client.close();
 
@@ -132,6 +146,12 @@ async function main(): Promise<void> {
   log(`| baseline rtt p50 (bare http → ws → echo) | ${result.baseline_rtt_p50_ms} ms | |`);
   log(`| rtt ratio | ${result.rtt_ratio} | ≤ 2.0 |`);
   log(`| throughput (${AGENTS} agents, ${IN_FLIGHT} in flight, ${THROUGHPUT_S} s) | ${result.throughput_cmds_per_s} cmds/s${failed ? ` (${failed} not succeeded)` : ""} | ≥ 3000 |`);
+  const cpu = (perUnit: Record<string, number>) => Object.entries(perUnit).map(([name, us]) => `${name} ${us}`).join(", ");
+  log("");
+  log("CPU per command (µs): where the time goes");
+  log(`  round trips: ${cpu(rttCpu)}`);
+  log(`  baseline:    ${cpu(baseCpu)}`);
+  log(`  throughput:  ${cpu(throughputCpu)}`);
   if (json) console.log(JSON.stringify(result));
 }
 

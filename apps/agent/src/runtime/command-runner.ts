@@ -89,8 +89,10 @@ export class CommandRunner {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort("timeout" satisfies AbortReason), command.timeout_ms);
     const startedAt = Date.now();
-    const log = this.log.child({ command_id: command.id, command: command.name });
-    log.debug({ attempt: command.attempt }, "command started");
+    let child: Logger | undefined;
+    const log = () => (child ??= this.log.child({ command_id: command.id, command: command.name }));
+    const debug = this.log.isLevelEnabled("debug");
+    if (debug) log().debug({ attempt: command.attempt }, "command started");
     const done = this.execute(command, controller.signal, log)
       .then(
         (result): CommandOutcome => ({ id: command.id, status: "succeeded", result, started_at: startedAt, finished_at: Date.now() }),
@@ -101,13 +103,13 @@ export class CommandRunner {
         clearTimeout(timer);
         this.running.delete(command.id);
         this.journal.finish(outcome);
-        log.debug({ status: outcome.status, error_code: outcome.error?.code }, "command finished");
+        if (debug) log().debug({ status: outcome.status, error_code: outcome.error?.code }, "command finished");
         this.output.result(outcome, command.name);
       });
     this.running.set(command.id, { controller, done });
   }
 
-  private async execute(command: Dispatch, signal: AbortSignal, log: Logger): Promise<unknown> {
+  private async execute(command: Dispatch, signal: AbortSignal, log: () => Logger): Promise<unknown> {
     const check = validateCommandParams(command.name, command.params);
     if (!check.ok) {
       throw new ExecutorError(check.code === "UNKNOWN_COMMAND" ? "UNSUPPORTED_COMMAND" : "INVALID_PARAMS", check.message, check.details);
@@ -117,7 +119,9 @@ export class CommandRunner {
     const result = await handler(check.params as never, {
       commandId: command.id,
       signal,
-      log,
+      get log() {
+        return log();
+      },
       progress: (message, percent) => this.output.progress(command.id, message, percent),
     });
     signal.throwIfAborted();

@@ -151,23 +151,49 @@ const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   );
   `,
+  // 3: audit ids without AUTOINCREMENT. Rows are never deleted, so max(id) + 1 never reuses an id,
+  // and each commit no longer rewrites sqlite_sequence. (Run with legacy_alter_table, so the
+  // command triggers keep naming audit_log while the old table moves aside.)
+  `
+  ALTER TABLE audit_log RENAME TO audit_log_autoincrement;
+  CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target_type TEXT NOT NULL,
+    target_id TEXT,
+    details TEXT,
+    created_at INTEGER NOT NULL
+  );
+  INSERT INTO audit_log SELECT * FROM audit_log_autoincrement ORDER BY id;
+  DROP TABLE audit_log_autoincrement;
+  CREATE INDEX audit_tenant ON audit_log(tenant_id, id);
+  CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+  CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Applies pending migrations in one transaction each; returns how many ran. */
-export function migrate(db: Database.Database): number {
+/** Applies pending migrations (up to `target`) in one transaction each; returns how many ran. */
+export function migrate(db: Database.Database, target = MIGRATIONS.length): number {
   const current = db.pragma("user_version", { simple: true }) as number;
   if (current > MIGRATIONS.length) {
     throw new Error(`Database schema version ${current} is newer than this build knows (${MIGRATIONS.length}); upgrade botmox-cp`);
   }
   let applied = 0;
-  for (let version = current; version < MIGRATIONS.length; version++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[version]!);
-      db.pragma(`user_version = ${version + 1}`);
-    })();
-    applied++;
+  db.pragma("legacy_alter_table = ON");
+  try {
+    for (let version = current; version < target; version++) {
+      db.transaction(() => {
+        db.exec(MIGRATIONS[version]!);
+        db.pragma(`user_version = ${version + 1}`);
+      })();
+      applied++;
+    }
+  } finally {
+    db.pragma("legacy_alter_table = OFF");
   }
   return applied;
 }

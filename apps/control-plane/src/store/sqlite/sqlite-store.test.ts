@@ -4,6 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, test } from "vitest";
 import { describeStoreConformance } from "../conformance.testkit.js";
+import { migrate } from "./migrations.js";
 import { SqliteStore } from "./sqlite-store.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sqlite-store-"));
@@ -30,5 +31,29 @@ describe("sqlite store specifics", () => {
     db.pragma("user_version = 999");
     db.close();
     expect(() => new SqliteStore(file)).toThrow(/newer than this build/);
+  });
+
+  test("upgrading keeps every audit entry and its id, new ids continue after them, and the log stays append-only", async () => {
+    const file = join(dir, "upgrade.db");
+    const old = new Database(file);
+    migrate(old, 2);
+    old.prepare("INSERT INTO tenants (id, name, created_at) VALUES ('t1', 'Acme', 1)").run();
+    const insert = old.prepare("INSERT INTO audit_log (tenant_id, actor, action, target_type, target_id, created_at) VALUES ('t1', 'system', ?, 'tenant', 't1', 1)");
+    for (const action of ["tenant.created", "api_key.created", "pairing.created"]) insert.run(action);
+    old.close();
+
+    const store = new SqliteStore(file);
+    await store.createPairing({ tenant_id: "t1", code_hash: "h", expires_at: Date.now() + 60_000, created_by: "api_key:bmx_1" });
+    const entries = await store.listAudit({ tenant_id: "t1", limit: 10 });
+    expect(entries.map((entry) => [entry.id, entry.action])).toEqual([
+      [1, "tenant.created"],
+      [2, "api_key.created"],
+      [3, "pairing.created"],
+      [4, "pairing.created"],
+    ]);
+    await store.close();
+    const db = new Database(file);
+    expect(() => db.prepare("DELETE FROM audit_log").run()).toThrow(/append-only/);
+    db.close();
   });
 });

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { DEFAULT_STORAGE_POLICY, type CommandStatus, type StoragePolicy } from "@botmox/protocol";
+import { DEFAULT_STORAGE_POLICY, commandStatusSchema, type CommandStatus, type StoragePolicy } from "@botmox/protocol";
 import { ApiError } from "../../errors/api-error.js";
 import type {
   AgentRecord,
@@ -56,6 +56,40 @@ export class SqliteStore implements Store {
     this.stmt = this.prepare();
   }
 
+  /** One UPDATE per set of allowed current statuses: a literal IN list is much cheaper than a bound JSON array. */
+  private readonly transitions = new Map<string, Database.Statement>();
+
+  private transitionStatement(from: readonly CommandStatus[]): Database.Statement {
+    const key = from.join(",");
+    let statement = this.transitions.get(key);
+    if (!statement) {
+      const allowed = from.map((status) => {
+        if (!commandStatusSchema.options.includes(status)) throw new Error(`Unknown command status ${status}`);
+        return `'${status}'`;
+      });
+      statement = this.db.prepare(`UPDATE commands SET status = @to,
+          result = CASE WHEN @envelope_only THEN NULL WHEN @set_result THEN @result ELSE result END,
+          error = CASE WHEN @set_error THEN @error ELSE error END,
+          dispatched_at = COALESCE(@dispatched_at, dispatched_at),
+          started_at = COALESCE(@started_at, started_at),
+          finished_at = COALESCE(@finished_at, finished_at),
+          cancel_requested_at = COALESCE(@cancel_requested_at, cancel_requested_at),
+          params = CASE WHEN @clear_params OR @envelope_only THEN NULL ELSE params END,
+          attempts = attempts + @attempts_increment,
+          last_actor = @actor
+        WHERE id = @id AND (@agent_id IS NULL OR agent_id = @agent_id) AND status IN (${allowed.join(", ")})`);
+      this.transitions.set(key, statement);
+    }
+    return statement;
+  }
+
+  /** Applies a patch when the command is in one of the `from` statuses; the updated command, or null. */
+  private updateCommand(from: readonly CommandStatus[], params: ReturnType<SqliteStore["patchParams"]> & { agent_id: string | null; actor: string }): CommandRecord | null {
+    // UPDATE then a primary-key read is cheaper than UPDATE … RETURNING * in SQLite.
+    if (this.transitionStatement(from).run(params).changes === 0) return null;
+    return commandFromRow(this.stmt.getCommand.get(params.id) as Row);
+  }
+
   private prepare() {
     const db = this.db;
     return {
@@ -67,17 +101,6 @@ export class SqliteStore implements Store {
         timeout_ms, created_at, dispatched_at, expires_at, attempts) VALUES (@id, @tenant_id, @agent_id, @name, @params, @status, @actor,
         @idempotency_key, @request_hash, @timeout_ms, @created_at, @dispatched_at, @expires_at, @attempts)`),
       byIdempotencyKey: db.prepare("SELECT * FROM commands WHERE tenant_id = ? AND idempotency_key = ?"),
-      transition: db.prepare(`UPDATE commands SET status = @to,
-          result = CASE WHEN @envelope_only THEN NULL WHEN @set_result THEN @result ELSE result END,
-          error = CASE WHEN @set_error THEN @error ELSE error END,
-          dispatched_at = COALESCE(@dispatched_at, dispatched_at),
-          started_at = COALESCE(@started_at, started_at),
-          finished_at = COALESCE(@finished_at, finished_at),
-          cancel_requested_at = COALESCE(@cancel_requested_at, cancel_requested_at),
-          params = CASE WHEN @clear_params OR @envelope_only THEN NULL ELSE params END,
-          attempts = attempts + @attempts_increment,
-          last_actor = @actor
-        WHERE id = @id AND (@agent_id IS NULL OR agent_id = @agent_id) AND status IN (SELECT value FROM json_each(@from)) RETURNING *`),
       claim: db.prepare(`UPDATE commands SET status = 'dispatched', dispatched_at = @now, attempts = attempts + 1, last_actor = 'system'
         WHERE rowid IN (SELECT rowid FROM commands WHERE agent_id = @agent_id AND status = 'queued' AND expires_at > @now
                      ORDER BY rowid LIMIT @limit) RETURNING *`),
@@ -258,10 +281,9 @@ export class SqliteStore implements Store {
   }
 
   transitionCommand(input: TransitionInput): Promise<CommandRecord | null> {
-    return this.writes.run(() => {
-      const row = this.stmt.transition.get({ ...this.patchParams(input.id, input.to, input.from, input.patch ?? {}), agent_id: input.agent_id ?? null, actor: input.actor }) as Row | undefined;
-      return row ? commandFromRow(row) : null;
-    });
+    return this.writes.run(() =>
+      this.updateCommand(input.from, { ...this.patchParams(input.id, input.to, input.patch ?? {}), agent_id: input.agent_id ?? null, actor: input.actor }),
+    );
   }
 
   patchCommand(input: { id: string; patch: CommandPatch }): Promise<CommandRecord | null> {
@@ -269,8 +291,7 @@ export class SqliteStore implements Store {
       const current = this.stmt.getCommand.get(input.id) as Row | undefined;
       if (!current) return null;
       const status = current.status as CommandStatus;
-      const row = this.stmt.transition.get({ ...this.patchParams(input.id, status, [status], input.patch), agent_id: null, actor: current.last_actor }) as Row | undefined;
-      return row ? commandFromRow(row) : null;
+      return this.updateCommand([status], { ...this.patchParams(input.id, status, input.patch), agent_id: null, actor: current.last_actor as string });
     });
   }
 
@@ -356,11 +377,10 @@ export class SqliteStore implements Store {
     return rows.map(auditFromRow);
   }
 
-  private patchParams(id: string, to: CommandStatus, from: readonly CommandStatus[], patch: CommandPatch) {
+  private patchParams(id: string, to: CommandStatus, patch: CommandPatch) {
     return {
       id,
       to,
-      from: JSON.stringify(from),
       set_result: patch.result !== undefined ? 1 : 0,
       result: toJson(patch.result),
       set_error: patch.error !== undefined ? 1 : 0,
