@@ -38,6 +38,8 @@ export class SqliteStore implements Store {
   private readonly writes: GroupCommit;
   private readonly checkpointer: Checkpointer | undefined;
   private readonly stmt: ReturnType<SqliteStore["prepare"]>;
+  /** One UPDATE per set of allowed current statuses: a literal IN list is much cheaper than a bound JSON array. */
+  private readonly transitions = new Map<string, Database.Statement>();
 
   constructor(file: string) {
     if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
@@ -55,9 +57,6 @@ export class SqliteStore implements Store {
     this.writes = new GroupCommit(this.db);
     this.stmt = this.prepare();
   }
-
-  /** One UPDATE per set of allowed current statuses: a literal IN list is much cheaper than a bound JSON array. */
-  private readonly transitions = new Map<string, Database.Statement>();
 
   private transitionStatement(from: readonly CommandStatus[]): Database.Statement {
     const key = from.join(",");
