@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   const url = `http://127.0.0.1:${port}`;
   const tenant = JSON.parse((await run(process.execPath, [CP_CLI, "tenants", "create", "--name", "bench"], cpEnv)).stdout).tenant_id as string;
   const apiKey = JSON.parse((await run(process.execPath, [CP_CLI, "api-keys", "create", "--tenant", tenant, "--role", "operator"], cpEnv)).stdout).api_key as string;
-  // BENCH_PROFILE_DIR=dir writes CPU profiles of the control plane and the agent farm there.
+  // BENCH_PROFILE_DIR=dir writes CPU profiles of the control plane and the agents there.
   const profile = process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
   const cp = await spawnReady([...profile, CP_CLI, "serve"], { ...cpEnv, LOG_LEVEL: "info" }, (out) => out.includes("control plane listening"));
   const client = jsonPoster(url, { authorization: `Bearer ${apiKey}` }, IN_FLIGHT + 8);
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   const pairing = await client.post("/api/v1/agents/pairings", {});
   const paired = await run(process.execPath, [AGENT_CLI, "pair", "--server", url, "--code", pairing.body.code], agentEnv);
   const rttAgentId = JSON.parse(paired.stdout).agent_id as string;
-  const rttAgent = await spawnReady([AGENT_CLI, "run"], agentEnv, (out) => out.includes("connected to control plane"));
+  const rttAgent = await spawnReady([...profile, AGENT_CLI, "run"], agentEnv, (out) => out.includes("connected to control plane"));
 
   log("measuring round trips…");
   const echo = { name: "agent.echo", params: { data: "x", delay_ms: 0 } };

@@ -1,24 +1,17 @@
-import { Agent, request } from "node:http";
+import { Pool } from "undici";
 
-/** Keep-alive JSON POSTs with little overhead, so the load generator measures the server, not itself. */
-export function jsonPoster(baseUrl: string, headers: Record<string, string>, maxSockets: number) {
-  const url = new URL(baseUrl);
-  const agent = new Agent({ keepAlive: true, maxSockets });
-  const post = (path: string, body: unknown): Promise<{ status: number; body: any }> =>
-    new Promise((resolve, reject) => {
-      const payload = JSON.stringify(body);
-      const req = request(
-        { host: url.hostname, port: url.port, path, method: "POST", agent, headers: { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(payload) } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (chunk: Buffer) => chunks.push(chunk));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) }));
-        },
-      );
-      req.on("error", reject);
-      req.end(payload);
-    });
-  return { post, close: () => agent.destroy() };
+/**
+ * Keep-alive JSON POSTs through undici, which costs about half the CPU of node:http per request:
+ * the load generator shares the two cores with what it measures, so it must stay light.
+ */
+export function jsonPoster(baseUrl: string, headers: Record<string, string>, connections: number) {
+  const pool = new Pool(baseUrl, { connections, pipelining: 1 });
+  const allHeaders = { ...headers, "content-type": "application/json" };
+  const post = async (path: string, body: unknown): Promise<{ status: number; body: any }> => {
+    const response = await pool.request({ path, method: "POST", headers: allHeaders, body: JSON.stringify(body) });
+    return { status: response.statusCode, body: await response.body.json() };
+  };
+  return { post, close: () => pool.destroy() };
 }
 
 export function percentile(sorted: number[], p: number): number {

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, test } from "vitest";
 import { Journal } from "./journal.js";
 
@@ -65,6 +66,22 @@ describe("journal", () => {
     journal.markAcked([id]);
     expect(journal.prune(2_000)).toBe(1);
     expect(journal.counts()).toMatchObject({ total: 1, unacked_results: 1 });
+    journal.close();
+  });
+
+  test("writes of one turn commit together, and durable() settles only once another process could see them", async () => {
+    const file = journalFile();
+    const journal = new Journal(file);
+    const other = "0190a0b4-6f00-7000-8000-000000000002";
+    const reader = new Database(file, { readonly: true });
+    const visible = () => (reader.prepare("SELECT COUNT(*) AS n FROM commands").get() as { n: number }).n;
+    journal.begin(id, "agent.echo");
+    journal.begin(other, "agent.echo");
+    expect(journal.begin(id, "agent.echo")).toEqual({ kind: "running" });
+    expect(visible()).toBe(0);
+    await journal.durable();
+    expect(visible()).toBe(2);
+    reader.close();
     journal.close();
   });
 });

@@ -9,14 +9,19 @@ type Row = { id: string; status: string; result: string | null; error: string | 
 export type BeginResult = { kind: "new" } | { kind: "running" } | { kind: "done"; outcome: CommandOutcome };
 
 /**
- * The agent's command journal: every command id is recorded before the agent says it
+ * The agent's command journal: every command id is recorded before the agent runs it or says it
  * accepted it, and its outcome before the result is sent. A redelivered id is answered
  * from here instead of running again, and results stay here until the control plane acks them.
  * WAL with synchronous=NORMAL: survives a killed process; an OS crash may lose the last instants.
+ *
+ * Writes are grouped: all writes made before the current batch of microtasks ends share one
+ * transaction (the dispatches of one socket read, the outcomes of commands that finish
+ * together), and `durable()` settles once it is committed. Reads see pending writes at once.
  */
 export class Journal {
   private readonly db: Database.Database;
   private readonly stmt;
+  private pending: { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | undefined;
 
   constructor(file: string) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -42,41 +47,74 @@ export class Journal {
     this.stmt = {
       insert: this.db.prepare("INSERT OR IGNORE INTO commands (id, name, status, received_at, started_at, executions) VALUES (?, ?, 'running', ?, ?, 1)"),
       get: this.db.prepare("SELECT id, status, result, error, started_at, finished_at FROM commands WHERE id = ?"),
-      finish: this.db.prepare("UPDATE commands SET status = @status, result = @result, error = @error, finished_at = @finished_at WHERE id = @id AND status = 'running'"),
+      finish: this.db.prepare("UPDATE commands SET status = ?, result = ?, error = ?, finished_at = ? WHERE id = ? AND status = 'running'"),
       ack: this.db.prepare("UPDATE commands SET acked_at = ? WHERE id = ? AND acked_at IS NULL"),
       insertFinal: this.db.prepare(
         "INSERT OR IGNORE INTO commands (id, name, status, error, received_at, finished_at) VALUES (@id, @name, @status, @error, @now, @now)",
       ),
       unacked: this.db.prepare("SELECT id, status, result, error, started_at, finished_at FROM commands WHERE acked_at IS NULL AND status != 'running' ORDER BY finished_at"),
+      begin: this.db.prepare("BEGIN IMMEDIATE"),
+      commit: this.db.prepare("COMMIT"),
     };
   }
 
-  /** Records the id as running unless already known; tells the caller what it knows. */
+  /** Settles when every write made so far is committed; rejects if that commit failed (the writes are gone). */
+  durable(): Promise<void> {
+    return this.pending?.promise ?? Promise.resolve();
+  }
+
+  private write<T>(statement: () => T): T {
+    if (!this.pending) {
+      this.stmt.begin.run();
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      // Nobody may be waiting; a failed commit is reported to those who are, and logged by them.
+      promise.catch(() => {});
+      this.pending = { promise, resolve, reject };
+      queueMicrotask(() => this.commit());
+    }
+    return statement();
+  }
+
+  private commit(): void {
+    const pending = this.pending;
+    if (!pending) return;
+    this.pending = undefined;
+    try {
+      this.stmt.commit.run();
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      pending.reject(err);
+      return;
+    }
+    pending.resolve();
+  }
+
+  /** Records the id as running unless already known; tells the caller what it knows. Nothing may run before durable() settles. */
   begin(id: string, name: string, now = Date.now()): BeginResult {
-    if (this.stmt.insert.run(id, name, now, now).changes === 1) return { kind: "new" };
+    if (this.write(() => this.stmt.insert.run(id, name, now, now)).changes === 1) return { kind: "new" };
     const row = this.stmt.get.get(id) as Row;
     return row.status === "running" ? { kind: "running" } : { kind: "done", outcome: outcomeFromRow(row) };
   }
 
+  /** Records the outcome; it may be sent once durable() settles. */
   finish(outcome: CommandOutcome): void {
-    this.stmt.finish.run({
-      id: outcome.id,
-      status: outcome.status,
-      result: outcome.result === undefined ? null : JSON.stringify(outcome.result),
-      error: outcome.error ? JSON.stringify(outcome.error) : null,
-      finished_at: outcome.finished_at,
-    });
+    const result = outcome.result === undefined ? null : JSON.stringify(outcome.result);
+    const error = outcome.error ? JSON.stringify(outcome.error) : null;
+    this.write(() => this.stmt.finish.run(outcome.status, result, error, outcome.finished_at, outcome.id));
   }
 
   /** A cancel for a command never seen: remember it so a late dispatch is answered "cancelled" without running. */
   recordCancelledBeforeStart(id: string, now = Date.now()): void {
-    this.stmt.insertFinal.run({ id, name: "(unknown)", status: "cancelled", error: JSON.stringify({ code: "COMMAND_CANCELLED", message: "Cancelled before it started" }), now });
+    const error = JSON.stringify({ code: "COMMAND_CANCELLED", message: "Cancelled before it started" });
+    this.write(() => this.stmt.insertFinal.run({ id, name: "(unknown)", status: "cancelled", error, now }));
   }
 
   markAcked(ids: readonly string[], now = Date.now()): void {
-    this.db.transaction(() => {
+    this.write(() => {
       for (const id of ids) this.stmt.ack.run(now, id);
-    })();
+    });
   }
 
   unacked(): CommandOutcome[] {
@@ -86,12 +124,12 @@ export class Journal {
   /** After a crash, commands left running may have had effects: they fail instead of running twice. */
   recoverInterrupted(now = Date.now()): number {
     const error = JSON.stringify({ code: "COMMAND_INTERRUPTED", message: "The agent stopped while this command ran; it was not re-run because it may have had effects" });
-    return this.db.prepare("UPDATE commands SET status = 'failed', error = ?, finished_at = ? WHERE status = 'running'").run(error, now).changes;
+    return this.write(() => this.db.prepare("UPDATE commands SET status = 'failed', error = ?, finished_at = ? WHERE status = 'running'").run(error, now).changes);
   }
 
   /** Drops acknowledged entries older than the retention period. */
   prune(olderThan: number): number {
-    return this.db.prepare("DELETE FROM commands WHERE acked_at IS NOT NULL AND finished_at < ?").run(olderThan).changes;
+    return this.write(() => this.db.prepare("DELETE FROM commands WHERE acked_at IS NOT NULL AND finished_at < ?").run(olderThan).changes);
   }
 
   /** The stored outcome of a finished command, or null (unknown, running, or pruned). */
@@ -112,6 +150,7 @@ export class Journal {
   }
 
   close(): void {
+    this.commit();
     this.db.close();
   }
 }

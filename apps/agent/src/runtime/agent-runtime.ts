@@ -114,7 +114,8 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
     log,
     guard,
   );
-  const inventoryStore = new InventoryStore(join(home, "journal.db"));
+  // Its own file: the journal holds write transactions open across microtasks.
+  const inventoryStore = new InventoryStore(join(home, "inventory.db"));
   const inventory = new InventoryCollector(
     targets,
     handlers,

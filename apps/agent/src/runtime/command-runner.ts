@@ -16,8 +16,9 @@ export interface RunnerOutput {
 }
 
 /**
- * Executes dispatched commands effectively once: journal first, then `accepted`, then the
- * handler under a timeout and an abort signal, then the outcome journaled, then `result`.
+ * Executes dispatched commands effectively once: journal first (committed), then the handler
+ * under a timeout and an abort signal, with `accepted` sent if it is still running on the next
+ * turn, then the outcome journaled and committed, then `result`.
  */
 export class CommandRunner {
   private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
@@ -42,13 +43,19 @@ export class CommandRunner {
       return;
     }
     const state = this.journal.begin(command.id, command.name);
-    if (state.kind === "done") return this.output.result(state.outcome);
-    if (state.kind === "running") return this.output.accepted(command.id);
-    this.start(command);
-    // Announced on the next turn: a command that finishes at once goes out as its result alone.
-    setImmediate(() => {
-      if (this.running.has(command.id)) this.output.accepted(command.id);
-    });
+    if (state.kind === "new") {
+      this.start(command);
+      // Announced on the next turn, after the journal commit: a command that finishes at once goes out as its result alone.
+      setImmediate(() => {
+        if (this.running.has(command.id)) this.output.accepted(command.id);
+      });
+      return;
+    }
+    // A repeat is answered from the journal once what it says is committed.
+    this.journal.durable().then(
+      () => (state.kind === "done" ? this.output.result(state.outcome) : this.output.accepted(command.id)),
+      (err: unknown) => this.log.error({ err, command_id: command.id }, "journal commit failed; the command will be redelivered"),
+    );
   }
 
   cancel(id: string): void {
@@ -92,17 +99,33 @@ export class CommandRunner {
     let child: Logger | undefined;
     const log = () => (child ??= this.log.child({ command_id: command.id, command: command.name }));
     const debug = this.log.isLevelEnabled("debug");
-    if (debug) log().debug({ attempt: command.attempt }, "command started");
-    const done = this.execute(command, controller.signal, log)
+    // Registered before the journal commit, so a cancel arriving meanwhile finds it.
+    const done = this.journal
+      .durable()
+      .then(
+        () => {
+          if (debug) log().debug({ attempt: command.attempt }, "command started");
+          return this.execute(command, controller.signal, log);
+        },
+        (err: unknown) => {
+          throw new ExecutorError("EXECUTION_FAILED", `Not run: the agent's journal could not record the command (${(err as Error).message})`);
+        },
+      )
       .then(
         (result): CommandOutcome => ({ id: command.id, status: "succeeded", result, started_at: startedAt, finished_at: Date.now() }),
         (err: unknown): CommandOutcome => this.failure(command.id, err, controller.signal, startedAt),
       )
-      .then((raw) => {
+      .then(async (raw) => {
         const outcome = this.screen(raw);
         clearTimeout(timer);
         this.running.delete(command.id);
-        this.journal.finish(outcome);
+        try {
+          this.journal.finish(outcome);
+          await this.journal.durable();
+        } catch (err) {
+          // The control plane still gets the real outcome; only the local copy is missing.
+          this.log.error({ err, command_id: command.id }, "could not journal the outcome; sending it anyway");
+        }
         if (debug) log().debug({ status: outcome.status, error_code: outcome.error?.code }, "command finished");
         this.output.result(outcome, command.name);
       });
