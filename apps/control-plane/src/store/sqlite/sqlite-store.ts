@@ -25,7 +25,7 @@ import type {
 import { Checkpointer } from "./checkpointer.js";
 import { GroupCommit } from "./group-commit.js";
 import { migrate } from "./migrations.js";
-import { agentFromRow, auditFromRow, commandFromRow } from "./rows.js";
+import { COMMAND_COLUMNS, agentFromRow, auditFromRow, commandFromRow, commandFromValues } from "./rows.js";
 import { newCommandRecord } from "../new-command.js";
 
 type Row = Record<string, unknown>;
@@ -66,39 +66,45 @@ export class SqliteStore implements Store {
         if (!commandStatusSchema.options.includes(status)) throw new Error(`Unknown command status ${status}`);
         return `'${status}'`;
       });
-      statement = this.db.prepare(`UPDATE commands SET status = @to,
-          result = CASE WHEN @envelope_only THEN NULL WHEN @set_result THEN @result ELSE result END,
-          error = CASE WHEN @set_error THEN @error ELSE error END,
-          dispatched_at = COALESCE(@dispatched_at, dispatched_at),
-          started_at = COALESCE(@started_at, started_at),
-          finished_at = COALESCE(@finished_at, finished_at),
-          cancel_requested_at = COALESCE(@cancel_requested_at, cancel_requested_at),
-          params = CASE WHEN @clear_params OR @envelope_only THEN NULL ELSE params END,
-          attempts = attempts + @attempts_increment,
-          last_actor = @actor
-        WHERE id = @id AND (@agent_id IS NULL OR agent_id = @agent_id) AND status IN (${allowed.join(", ")})`);
+      // Parameters in the order transitionValues() lists them.
+      statement = this.db.prepare(`UPDATE commands SET status = ?,
+          result = CASE WHEN ? THEN NULL WHEN ? THEN ? ELSE result END,
+          error = CASE WHEN ? THEN ? ELSE error END,
+          dispatched_at = COALESCE(?, dispatched_at),
+          started_at = COALESCE(?, started_at),
+          finished_at = COALESCE(?, finished_at),
+          cancel_requested_at = COALESCE(?, cancel_requested_at),
+          params = CASE WHEN ? OR ? THEN NULL ELSE params END,
+          attempts = attempts + ?,
+          last_actor = ?
+        WHERE id = ? AND (? IS NULL OR agent_id = ?) AND status IN (${allowed.join(", ")})`);
       this.transitions.set(key, statement);
     }
     return statement;
   }
 
   /** Applies a patch when the command is in one of the `from` statuses; the updated command, or null. */
-  private updateCommand(from: readonly CommandStatus[], params: ReturnType<SqliteStore["patchParams"]> & { agent_id: string | null; actor: string }): CommandRecord | null {
+  private updateCommand(from: readonly CommandStatus[], change: { id: string; to: CommandStatus; patch: CommandPatch; agent_id: string | null; actor: string }): CommandRecord | null {
     // UPDATE then a primary-key read is cheaper than UPDATE … RETURNING * in SQLite.
-    if (this.transitionStatement(from).run(params).changes === 0) return null;
-    return commandFromRow(this.stmt.getCommand.get(params.id) as Row);
+    if (this.transitionStatement(from).run(...transitionValues(change)).changes === 0) return null;
+    return this.readCommand(change.id);
+  }
+
+  private readCommand(id: string): CommandRecord | null {
+    const values = this.stmt.getCommand.get(id) as unknown[] | undefined;
+    return values ? commandFromValues(values) : null;
   }
 
   private prepare() {
     const db = this.db;
     return {
-      getCommand: db.prepare("SELECT * FROM commands WHERE id = ?"),
+      getCommand: db.prepare(`SELECT ${COMMAND_COLUMNS} FROM commands WHERE id = ?`).raw(true),
       insertAudit: db.prepare(
         "INSERT INTO audit_log (tenant_id, actor, action, target_type, target_id, details, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
       ),
+      // Positional parameters on the per-command statements: binding by name costs a property lookup each.
       insertCommand: db.prepare(`INSERT INTO commands (id, tenant_id, agent_id, name, params, status, actor, idempotency_key, request_hash,
-        timeout_ms, created_at, dispatched_at, expires_at, attempts) VALUES (@id, @tenant_id, @agent_id, @name, @params, @status, @actor,
-        @idempotency_key, @request_hash, @timeout_ms, @created_at, @dispatched_at, @expires_at, @attempts)`),
+        timeout_ms, created_at, dispatched_at, expires_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       byIdempotencyKey: db.prepare("SELECT * FROM commands WHERE tenant_id = ? AND idempotency_key = ?"),
       claim: db.prepare(`UPDATE commands SET status = 'dispatched', dispatched_at = @now, attempts = attempts + 1, last_actor = 'system'
         WHERE rowid IN (SELECT rowid FROM commands WHERE agent_id = @agent_id AND status = 'queued' AND expires_at > @now
@@ -107,6 +113,7 @@ export class SqliteStore implements Store {
       expire: db.prepare(`UPDATE commands SET status = 'expired', finished_at = @now, error = @error, last_actor = 'system'
         WHERE status IN ('queued', 'dispatched') AND expires_at <= @now RETURNING *`),
       getAgent: db.prepare("SELECT * FROM agents WHERE id = ?"),
+      commandState: db.prepare("SELECT status, last_actor FROM commands WHERE id = ?"),
     };
   }
 
@@ -245,15 +252,14 @@ export class SqliteStore implements Store {
         const existing = this.stmt.byIdempotencyKey.get(command.tenant_id, command.idempotency_key) as Row | undefined;
         if (existing) return { command: commandFromRow(existing), created: false };
       }
-      const record = newCommandRecord(command, options.dispatchNow ?? false);
-      this.stmt.insertCommand.run({ ...record, params: toJson(command.params) });
-      return { command: record, created: true };
+      const r = newCommandRecord(command, options.dispatchNow ?? false);
+      this.stmt.insertCommand.run(r.id, r.tenant_id, r.agent_id, r.name, toJson(r.params), r.status, r.actor, r.idempotency_key, r.request_hash, r.timeout_ms, r.created_at, r.dispatched_at, r.expires_at, r.attempts);
+      return { command: r, created: true };
     });
   }
 
   async getCommand(id: string): Promise<CommandRecord | null> {
-    const row = this.stmt.getCommand.get(id) as Row | undefined;
-    return row ? commandFromRow(row) : null;
+    return this.readCommand(id);
   }
 
   async listCommands(input: { tenant_id: string; agent_id: string; limit: number; status?: CommandStatus }): Promise<CommandRecord[]> {
@@ -280,17 +286,14 @@ export class SqliteStore implements Store {
   }
 
   transitionCommand(input: TransitionInput): Promise<CommandRecord | null> {
-    return this.writes.run(() =>
-      this.updateCommand(input.from, { ...this.patchParams(input.id, input.to, input.patch ?? {}), agent_id: input.agent_id ?? null, actor: input.actor }),
-    );
+    return this.writes.run(() => this.updateCommand(input.from, { id: input.id, to: input.to, patch: input.patch ?? {}, agent_id: input.agent_id ?? null, actor: input.actor }));
   }
 
   patchCommand(input: { id: string; patch: CommandPatch }): Promise<CommandRecord | null> {
     return this.writes.run(() => {
-      const current = this.stmt.getCommand.get(input.id) as Row | undefined;
+      const current = this.stmt.commandState.get(input.id) as { status: CommandStatus; last_actor: string } | undefined;
       if (!current) return null;
-      const status = current.status as CommandStatus;
-      return this.updateCommand([status], { ...this.patchParams(input.id, status, input.patch), agent_id: null, actor: current.last_actor as string });
+      return this.updateCommand([current.status], { id: input.id, to: current.status, patch: input.patch, agent_id: null, actor: current.last_actor });
     });
   }
 
@@ -375,22 +378,29 @@ export class SqliteStore implements Store {
       .all(input.tenant_id, input.after_id ?? 0, input.limit) as Row[];
     return rows.map(auditFromRow);
   }
+}
 
-  private patchParams(id: string, to: CommandStatus, patch: CommandPatch) {
-    return {
-      id,
-      to,
-      set_result: patch.result !== undefined ? 1 : 0,
-      result: toJson(patch.result),
-      set_error: patch.error !== undefined ? 1 : 0,
-      error: toJson(patch.error),
-      dispatched_at: patch.dispatched_at ?? null,
-      started_at: patch.started_at ?? null,
-      finished_at: patch.finished_at ?? null,
-      cancel_requested_at: patch.cancel_requested_at ?? null,
-      clear_params: patch.clear_params ? 1 : 0,
-      envelope_only: patch.envelope_only ? 1 : 0,
-      attempts_increment: patch.attempts_increment ?? 0,
-    };
-  }
+/** Values for a transition statement, in its parameter order. */
+function transitionValues(change: { id: string; to: CommandStatus; patch: CommandPatch; agent_id: string | null; actor: string }): unknown[] {
+  const { patch } = change;
+  const envelopeOnly = patch.envelope_only ? 1 : 0;
+  return [
+    change.to,
+    envelopeOnly,
+    patch.result !== undefined ? 1 : 0,
+    toJson(patch.result),
+    patch.error !== undefined ? 1 : 0,
+    toJson(patch.error),
+    patch.dispatched_at ?? null,
+    patch.started_at ?? null,
+    patch.finished_at ?? null,
+    patch.cancel_requested_at ?? null,
+    patch.clear_params ? 1 : 0,
+    envelopeOnly,
+    patch.attempts_increment ?? 0,
+    change.actor,
+    change.id,
+    change.agent_id,
+    change.agent_id,
+  ];
 }
