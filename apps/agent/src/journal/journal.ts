@@ -43,6 +43,8 @@ export class Journal {
         executions INTEGER NOT NULL DEFAULT 0
       );
       CREATE INDEX IF NOT EXISTS commands_unacked ON commands(finished_at) WHERE acked_at IS NULL AND status != 'running';
+      -- Earlier versions kept the inventory here; it lives in inventory.db now and is collected again at start.
+      DROP TABLE IF EXISTS inventory;
     `);
     this.stmt = {
       insert: this.db.prepare("INSERT OR IGNORE INTO commands (id, name, status, received_at, started_at, executions) VALUES (?, ?, 'running', ?, ?, 1)"),
