@@ -2,7 +2,7 @@ import { COMMANDS, validateCommandParams, type CommandName, type CommandOutcome,
 import type { Logger } from "pino";
 import { ExecutorError, toExecutorError } from "../executors/executor-error.js";
 import type { CommandHandler, HandlerTable } from "../executors/handler.js";
-import type { Journal } from "../journal/journal.js";
+import type { BeginResult, Journal } from "../journal/journal.js";
 import type { SecretGuard } from "../tunnel/secret-guard.js";
 
 type Dispatch = ServerToAgent<"command.dispatch">["payload"];
@@ -42,7 +42,14 @@ export class CommandRunner {
       this.log.info({ command_id: command.id }, "shutting down; leaving command for redelivery");
       return;
     }
-    const state = this.journal.begin(command.id, command.name);
+    let state: BeginResult;
+    try {
+      state = this.journal.begin(command.id, command.name);
+    } catch (err) {
+      // Not recorded, so not run: say so at once rather than leave the command hanging.
+      this.log.error({ err, command_id: command.id }, "the journal could not record a command; it was not run");
+      return this.output.result({ id: command.id, status: "failed", error: notRecorded(err).toBody(), finished_at: Date.now() }, command.name);
+    }
     if (state.kind === "new") {
       this.start(command);
       // Announced on the next turn, after the journal commit: a command that finishes at once goes out as its result alone.
@@ -108,7 +115,7 @@ export class CommandRunner {
           return this.execute(command, controller.signal, log);
         },
         (err: unknown) => {
-          throw new ExecutorError("EXECUTION_FAILED", `Not run: the agent's journal could not record the command (${(err as Error).message})`);
+          throw notRecorded(err);
         },
       )
       .then(
@@ -176,4 +183,8 @@ export class CommandRunner {
     }
     return { ...base, status: "failed", error: toExecutorError(err).toBody() };
   }
+}
+
+function notRecorded(err: unknown): ExecutorError {
+  return new ExecutorError("EXECUTION_FAILED", `Not run: the agent's journal could not record the command (${(err as Error).message})`);
 }

@@ -168,7 +168,12 @@ export class Tunnel {
           this.options.onConnected(message.payload);
           return;
         }
-        this.options.onMessage(message);
+        try {
+          this.options.onMessage(message);
+        } catch (err) {
+          // A local failure (the journal's disk, say) must not take the tunnel down; the control plane redelivers.
+          this.options.log.error({ err, type: message.type }, "could not handle a frame from the control plane");
+        }
       });
       ws.on("pong", () => (alive = true));
       ws.on("ping", () => (alive = true));

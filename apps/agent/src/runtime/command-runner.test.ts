@@ -1,0 +1,76 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import pino from "pino";
+import type { CommandOutcome } from "@botmox/protocol";
+import { afterEach, describe, expect, test } from "vitest";
+import type { HandlerTable } from "../executors/handler.js";
+import { Journal } from "../journal/journal.js";
+import { CommandRunner } from "./command-runner.js";
+
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+/** A runner on a real journal file, a second connection standing for another process, and an echo handler that records what it saw. */
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), "runner-"));
+  dirs.push(dir);
+  const file = join(dir, "journal.db");
+  const journal = new Journal(file);
+  const other = new Database(file);
+  const committed = (id: string) => other.prepare("SELECT status FROM commands WHERE id = ?").get(id) as { status: string } | undefined;
+  const seenByHandler: Array<string | undefined> = [];
+  const handlers = {
+    "agent.echo": async ({ data }: { data: unknown }, ctx: { commandId: string }) => {
+      seenByHandler.push(committed(ctx.commandId)?.status);
+      return { data };
+    },
+  } as unknown as HandlerTable;
+  const results: Array<{ outcome: CommandOutcome; committedStatus: string | undefined }> = [];
+  const runner = new CommandRunner(
+    journal,
+    handlers,
+    { accepted: () => {}, progress: () => {}, result: (outcome) => results.push({ outcome, committedStatus: committed(outcome.id)?.status }) },
+    pino({ level: "silent" }),
+  );
+  const close = () => {
+    other.close();
+    journal.close();
+  };
+  return { runner, other, results, seenByHandler, close };
+}
+
+const dispatch = (id: string) => ({ id, name: "agent.echo", params: { data: id, delay_ms: 0 }, timeout_ms: 5_000, attempt: 1 });
+const ids = ["0190a0b4-6f00-7000-8000-00000000000a", "0190a0b4-6f00-7000-8000-00000000000b"];
+
+describe("command runner", () => {
+  test("a command runs only once its record is committed, and its result goes out only once its outcome is", async () => {
+    const { runner, results, seenByHandler, close } = setup();
+    for (const id of ids) runner.dispatch(dispatch(id));
+    await until(() => results.length === 2);
+    expect(seenByHandler).toEqual(["running", "running"]);
+    expect(results.map((r) => [r.outcome.id, r.outcome.status, r.committedStatus])).toEqual(ids.map((id) => [id, "succeeded", "succeeded"]));
+    close();
+  });
+
+  test("when the journal cannot record a command it is not run, and its failure says why", async () => {
+    const { runner, other, results, seenByHandler, close } = setup();
+    other.exec("BEGIN IMMEDIATE"); // another process holds the write lock past the busy timeout
+    runner.dispatch(dispatch(ids[0]!));
+    other.exec("ROLLBACK");
+    expect(seenByHandler).toEqual([]);
+    expect(results).toHaveLength(1);
+    expect(results[0]!.outcome).toMatchObject({ id: ids[0], status: "failed", error: { code: "EXECUTION_FAILED" } });
+    expect(results[0]!.outcome.error!.message).toMatch(/^Not run: the agent's journal could not record the command \(database is locked\)/);
+    close();
+  }, 15_000);
+});
+
+async function until(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
