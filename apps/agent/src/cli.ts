@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import pino from "pino";
 import { loadAgentConfig, requirePaired, saveAgentConfig } from "./config/agent-config.js";
 import { parseAgentEnv } from "./config/env.js";
-import { agentHome } from "./config/home.js";
+import { agentDataFiles, agentHome } from "./config/home.js";
 import { doctor } from "./cli/doctor.js";
 import { pair, parsePairingTarget } from "./cli/pair.js";
 import { Journal } from "./journal/journal.js";
@@ -103,7 +102,7 @@ async function main(argv: string[]): Promise<number> {
     case "status": {
       const state = readRunState(home);
       const running = state !== null && isProcessAlive(state.pid);
-      const journal = config.agent_id ? new Journal(join(home, "journal.db")) : null;
+      const journal = config.agent_id ? new Journal(agentDataFiles(home).journal) : null;
       console.log(
         JSON.stringify(
           {

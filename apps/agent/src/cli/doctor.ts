@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { agentDataFiles } from "../config/home.js";
 import { MAX_CLOCK_SKEW_MS } from "@botmox/protocol";
 import type { AgentConfig } from "../config/agent-config.js";
 import { loadPrivateKey } from "../identity/keys.js";
@@ -57,7 +57,7 @@ export async function doctor(input: { home: string; config: AgentConfig; vault: 
     }
   }
   await check("journal", async () => {
-    const file = join(input.home, "journal.db");
+    const file = agentDataFiles(input.home).journal;
     const existed = existsSync(file);
     const journal = new Journal(file);
     const counts = journal.counts();

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { agentDataFiles } from "../config/home.js";
 import type { Logger } from "pino";
 import { COMMANDS, type CommandName, type ServerToAgent } from "@botmox/protocol";
 import type { PairedConfig } from "../config/agent-config.js";
@@ -36,7 +36,7 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
   }, 15_000);
   guardRefresh.unref();
 
-  const journal = new Journal(join(home, "journal.db"));
+  const journal = new Journal(agentDataFiles(home).journal);
   const interrupted = journal.recoverInterrupted();
   if (interrupted > 0) log.warn({ count: interrupted }, "commands were interrupted by the last stop; reporting them failed");
   journal.prune(Date.now() - env.BOTMOX_JOURNAL_RETENTION_DAYS * 86_400_000);
@@ -115,7 +115,7 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
     guard,
   );
   // Its own file: the journal holds write transactions open across microtasks.
-  const inventoryStore = new InventoryStore(join(home, "inventory.db"));
+  const inventoryStore = new InventoryStore(agentDataFiles(home).inventory);
   const inventory = new InventoryCollector(
     targets,
     handlers,

@@ -29,6 +29,8 @@ import { COMMAND_COLUMNS, agentFromRow, auditFromRow, commandFromRow, commandFro
 import { newCommandRecord } from "../new-command.js";
 
 type Row = Record<string, unknown>;
+/** One command's status change as the transition statement applies it. */
+type CommandChange = { id: string; to: CommandStatus; patch: CommandPatch; agent_id: string | null; actor: string };
 const toJson = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
 
 /** Embedded store: one SQLite file in WAL mode, migrated on open. */
@@ -84,7 +86,7 @@ export class SqliteStore implements Store {
   }
 
   /** Applies a patch when the command is in one of the `from` statuses; the updated command, or null. */
-  private updateCommand(from: readonly CommandStatus[], change: { id: string; to: CommandStatus; patch: CommandPatch; agent_id: string | null; actor: string }): CommandRecord | null {
+  private updateCommand(from: readonly CommandStatus[], change: CommandChange): CommandRecord | null {
     // UPDATE then a primary-key read is cheaper than UPDATE … RETURNING * in SQLite.
     if (this.transitionStatement(from).run(...transitionValues(change)).changes === 0) return null;
     return this.readCommand(change.id);
@@ -381,7 +383,7 @@ export class SqliteStore implements Store {
 }
 
 /** Values for a transition statement, in its parameter order. */
-function transitionValues(change: { id: string; to: CommandStatus; patch: CommandPatch; agent_id: string | null; actor: string }): unknown[] {
+function transitionValues(change: CommandChange): unknown[] {
   const { patch } = change;
   const envelopeOnly = patch.envelope_only ? 1 : 0;
   return [
