@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
+import { apiClient } from "../support/api.js";
 import { pairAgent, startControlPlane } from "../support/botmox.js";
 
 const agentVersion = (JSON.parse(readFileSync(new URL("../../apps/agent/package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -32,6 +33,11 @@ describe("pair, run and command round trip", () => {
     const audit = await tenant.api.get("/api/v1/audit?limit=1000");
     const actions = audit.body.entries.map((entry: { action: string }) => entry.action);
     expect(actions).toEqual(expect.arrayContaining(["pairing.created", "agent.registered", "command.queued", "command.dispatched", "command.running", "command.succeeded"]));
+
+    // Both went straight to the live agent without waiting in the queue; both count as submitted.
+    const metrics = (await apiClient(cp.url).get("/metrics")).body as string;
+    expect(metrics).toMatch(/^botmox_commands_submitted_total 2$/m);
+    expect(metrics).toMatch(/^botmox_commands_finished_total\{status="succeeded"\} 2$/m);
   });
 
   test("a command for an offline agent waits in the queue and runs when the agent connects", async () => {
@@ -78,6 +84,7 @@ describe("pair, run and command round trip", () => {
     const conflicting = await tenant.api.post(path, { name: "agent.echo", params: { data: "other" } }, { "idempotency-key": "job-42" });
     expect(conflicting.status).toBe(422);
     expect(conflicting.body.error.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    expect((await apiClient(cp.url).get("/metrics")).body).toMatch(/^botmox_commands_submitted_total 1$/m);
   });
 
   test("cancel stops a running agent.echo and reports it", async () => {

@@ -25,7 +25,11 @@ export function createMetrics(bus: EventBus, connectedAgents: () => number) {
     labelNames: ["status"] as const,
     registers: [registry],
   });
-  const commandsQueued = new Counter({ name: "botmox_commands_queued_total", help: "Commands accepted into the queue", registers: [registry] });
+  const commandsSubmitted = new Counter({
+    name: "botmox_commands_submitted_total",
+    help: "Commands accepted by POST /api/v1/agents/:id/commands, queued or sent at once (an Idempotency-Key repeat is not counted)",
+    registers: [registry],
+  });
   const badFrames = new Counter({
     name: "botmox_ws_bad_frames_total",
     help: "Agent frames rejected, by error code",
@@ -47,11 +51,9 @@ export function createMetrics(bus: EventBus, connectedAgents: () => number) {
     },
   });
   bus.subscribeAll((event) => {
-    if (event.type !== "command.updated") return;
-    if (event.command.status === "queued") commandsQueued.inc();
-    else if (isFinalStatus(event.command.status)) commandsFinished.inc({ status: event.command.status });
+    if (event.type === "command.updated" && isFinalStatus(event.command.status)) commandsFinished.inc({ status: event.command.status });
   });
-  return { registry, httpRequests, httpDuration, badFrames, upgradesRejected };
+  return { registry, httpRequests, httpDuration, commandsSubmitted, badFrames, upgradesRejected };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -27,7 +27,8 @@ export function commandRoutes(app: FastifyInstance, ctx: RouteContext): void {
     if (Array.isArray(idempotencyKey) || (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 200))) {
       throw new ApiError("BAD_REQUEST", "Invalid Idempotency-Key header", [{ path: "(headers).idempotency-key", message: "must be one value of 1 to 200 characters" }]);
     }
-    const { command } = await ctx.commands.submit({ ...principal, agent_id: id, body, idempotencyKey: idempotencyKey ?? null });
+    const { command, created } = await ctx.commands.submit({ ...principal, agent_id: id, body, idempotencyKey: idempotencyKey ?? null });
+    if (created) ctx.metrics.commandsSubmitted.inc();
     const final = wait ? await ctx.commands.waitForFinal(principal.tenant_id, command.id, wait * 1000, command) : command;
     return sendCommand(reply, final);
   });
