@@ -1,4 +1,5 @@
 import { generateKeyPairSync, randomBytes, sign } from "node:crypto";
+import { connect } from "node:net";
 import { describe, expect, test } from "vitest";
 import WebSocket from "ws";
 import { AUTH_HEADERS, MAX_FRAME_BYTES, WS_PATH, upgradeSigningString } from "@botmox/protocol";
@@ -79,6 +80,34 @@ describe("the gateway survives bad input", () => {
     const skewed = await refused(agent.connect(agent.headers(undefined, Date.now() - 10 * 60_000)));
     expect(skewed.status).toBe(401);
     expect(JSON.parse(skewed.body).error.message).toMatch(/clock/);
+  });
+
+  test("upgrades whose connection is reset mid-handshake never take the control plane down", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    const agent = await rawAgent(cp, tenant);
+    const signed = Object.entries(agent.headers()).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+    const upgrade = (extra: string) =>
+      `GET ${WS_PATH} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`;
+    // Reset at once: while the signature is being checked, or while the refusal is being written.
+    const resetAfterSending = (request: string) =>
+      new Promise<void>((resolve) => {
+        const socket = connect(cp.port, "127.0.0.1", () => {
+          socket.write(request);
+          setImmediate(() => socket.resetAndDestroy());
+        });
+        socket.on("error", () => {});
+        socket.on("close", () => resolve());
+      });
+    for (let round = 0; round < 20; round++) {
+      await Promise.all(Array.from({ length: 25 }, (_, i) => resetAfterSending(upgrade(i % 2 ? signed : ""))));
+    }
+
+    expect(cp.child.process.exitCode).toBeNull();
+    expect((await apiClient(cp.url).get("/api/v1/health")).status).toBe(200);
+    const ws = agent.connect();
+    await new Promise((resolve) => ws.once("open", resolve));
+    ws.close();
   });
 
   test("frames before hello close with 4001; malformed, unknown and oversized frames are answered or closed as documented", async () => {

@@ -103,6 +103,13 @@ export class Gateway {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Node stops watching a socket for errors once it is handed over for an upgrade: a client that
+    // resets the connection while it is checked or refused would otherwise crash the process.
+    const onSocketError = (err: Error) => {
+      this.options.log.debug({ err: err.message }, "agent connection failed during the upgrade");
+      socket.destroy();
+    };
+    socket.on("error", onSocketError);
     const path = (req.url ?? "").split("?", 1)[0];
     if (path !== WS_PATH) return refuse(socket, new ApiError("NOT_FOUND", `No WebSocket endpoint at ${path}`));
     if (this.draining || this.pendingHandshakes >= this.options.maxPendingHandshakes) {
@@ -116,6 +123,7 @@ export class Gateway {
       .then((agent) => {
         if (socket.destroyed) return;
         this.wss.handleUpgrade(req, socket, head, (ws) => {
+          socket.off("error", onSocketError); // the WebSocket handles its socket's errors from here on
           new AgentSession(ws, agent, {
             store: this.options.store,
             lifecycle: this.options.lifecycle,
