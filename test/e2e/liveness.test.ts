@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { pairAgent, startControlPlane } from "../support/botmox.js";
+import { openEventStream } from "../support/sse.js";
 
 const HEARTBEAT_MS = 300;
 
@@ -39,6 +40,19 @@ describe("liveness and reconnects", () => {
       cp.child.process.kill("SIGCONT");
     }
     await run.waitForLog((line) => line.msg === "connected to control plane" && run.logs().filter((l) => l.msg === "connected to control plane").length >= 2, 15_000);
+  });
+
+  test("SIGTERM stops the control plane promptly and cleanly while event streams are open", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    const sse = await openEventStream(`${cp.url}/api/v1/events`, tenant.keys.viewer);
+    await tenant.api.post("/api/v1/agents/pairings");
+
+    const stoppingAt = Date.now();
+    const exit = await cp.child.kill("SIGTERM");
+    expect(exit.code).toBe(0);
+    expect(Date.now() - stoppingAt).toBeLessThan(5_000);
+    await sse.ended;
   });
 
   test("a control plane restart sends agents away with spread-out retry delays, which they honour", async () => {

@@ -5,7 +5,7 @@ export async function openEventStream(url: string, apiKey: string) {
   if (!response.ok || !response.body) throw new Error(`event stream answered ${response.status}`);
   const events: Array<{ event: string; data: any }> = [];
   const waiters = new Set<() => void>();
-  void (async () => {
+  const ended = (async () => {
     const decoder = new TextDecoder();
     let buffer = "";
     try {
@@ -27,6 +27,8 @@ export async function openEventStream(url: string, apiKey: string) {
   })();
   return {
     events,
+    /** Settles when the server ends the stream (or it is closed here). */
+    ended,
     waitFor(predicate: (event: { event: string; data: any }) => boolean, timeoutMs = 30_000): Promise<{ event: string; data: any }> {
       return new Promise((resolve, reject) => {
         const check = () => {

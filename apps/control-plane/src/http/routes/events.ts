@@ -17,6 +17,13 @@ function agentOf(event: BusEvent): string {
 
 /** Server-Sent Events: command status changes, progress and agent online/offline of the caller's tenant. */
 export function eventRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  // Streams never end on their own; closing the server would wait for them forever.
+  const open = new Set<() => void>();
+  app.addHook("preClose", (done) => {
+    for (const end of open) end();
+    done();
+  });
+
   app.get("/api/v1/events", async (request, reply) => {
     const principal = await ctx.auth.authenticate(request, "viewer");
     const query = parseInput(eventsQuery, request.query, "query");
@@ -32,7 +39,10 @@ export function eventRoutes(app: FastifyInstance, ctx: RouteContext): void {
       res.write(`id: ${++sequence}\nevent: ${event.type}\ndata: ${JSON.stringify(eventJson(event))}\n\n`);
     });
     const keepalive = setInterval(() => res.write(": keep-alive\n\n"), KEEPALIVE_MS);
+    const end = () => res.end();
+    open.add(end);
     request.raw.on("close", () => {
+      open.delete(end);
       unsubscribe();
       clearInterval(keepalive);
     });
