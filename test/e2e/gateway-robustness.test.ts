@@ -45,6 +45,12 @@ function nextMessage(ws: WebSocket): Promise<any> {
   const ready = box.frames.shift();
   return ready !== undefined ? Promise.resolve(ready) : new Promise((resolve) => box.waiting.push(resolve));
 }
+async function nextOfType(ws: WebSocket, type: string): Promise<any> {
+  for (;;) {
+    const frame = await nextMessage(ws);
+    if (frame.type === type) return frame;
+  }
+}
 function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
   return new Promise((resolve) => ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
 }
@@ -171,5 +177,36 @@ describe("the gateway survives bad input", () => {
     expect(register.body.error.details[0].path).toBe("public_key");
 
     expect((await tenant.api.get(path)).body.commands).toEqual([]);
+  });
+  test("a command that expired while dispatched still takes the agent's real result, and the queue moves on", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    const agent = await rawAgent(cp, tenant);
+    const ws = agent.connect();
+    inbox(ws);
+    await new Promise((resolve) => ws.once("open", resolve));
+    ws.send(hello(agent.agentId)); // max_in_flight: 1
+    expect((await nextMessage(ws)).type).toBe("welcome");
+    expect((await nextMessage(ws)).type).toBe("policy");
+
+    const path = `/api/v1/agents/${agent.agentId}/commands`;
+    const first = await tenant.api.post(path, { name: "agent.echo", params: { data: "ran" }, expires_in_ms: 200 });
+    const dispatch = await nextMessage(ws);
+    expect(dispatch).toMatchObject({ type: "command.dispatch", payload: { id: first.body.id } });
+    const second = await tenant.api.post(path, { name: "agent.echo", params: { data: "next" } });
+    expect(second.body.status).toBe("queued");
+    // The agent ran it, but its acceptance never arrived (say the connection dropped): the sweep expires it.
+    expect((await tenant.api.get(`/api/v1/commands/${first.body.id}?wait=5`)).body.status).toBe("expired");
+
+    const now = Date.now();
+    ws.send(JSON.stringify({ v: 1, type: "command.result", payload: { id: first.body.id, status: "succeeded", result: { data: "ran" }, started_at: now - 5, finished_at: now } }));
+    expect(await nextOfType(ws, "command.dispatch")).toMatchObject({ payload: { id: second.body.id } });
+    const stored = (await tenant.api.get(`/api/v1/commands/${first.body.id}`)).body;
+    expect(stored).toMatchObject({ status: "succeeded", result: { data: "ran" }, error: null });
+    const actions = (await tenant.api.get("/api/v1/audit?limit=1000")).body.entries
+      .filter((entry: { target_id: string }) => entry.target_id === first.body.id)
+      .map((entry: { action: string }) => entry.action);
+    expect(actions).toEqual(expect.arrayContaining(["command.expired", "command.succeeded"]));
+    ws.close();
   });
 });

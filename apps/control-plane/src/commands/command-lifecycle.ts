@@ -1,4 +1,4 @@
-import type { CommandOutcome } from "@botmox/protocol";
+import type { CommandOutcome, CommandStatus } from "@botmox/protocol";
 import type { EventBus } from "../events/bus.js";
 import type { CommandRecord, Store } from "../store/types.js";
 
@@ -34,13 +34,16 @@ export class CommandLifecycle {
 
   /**
    * Stores the outcome; null when the command was already final (a repeated result), which is still
-   * acknowledged. `envelopeOnly` ("local" tenants): the result is relayed to waiters and SSE but not stored.
+   * acknowledged. A command that expired while dispatched did reach the agent (only its acceptance
+   * was lost), so its real outcome replaces `expired`. `envelopeOnly` ("local" tenants): the result
+   * is relayed to waiters and SSE but not stored.
    */
   async finished(agentId: string, outcome: CommandOutcome, envelopeOnly = false): Promise<CommandRecord | null> {
-    const stored = await this.store.transitionCommand({
+    const transition = (from: CommandStatus[]) =>
+      this.store.transitionCommand({
         id: outcome.id,
         agent_id: agentId,
-        from: ["dispatched", "running"],
+        from,
         to: outcome.status,
         patch: {
           result: outcome.status === "succeeded" ? (outcome.result ?? null) : undefined,
@@ -51,6 +54,11 @@ export class CommandLifecycle {
         },
         actor: `agent:${agentId}`,
       });
+    let stored = await transition(["dispatched", "running"]);
+    if (!stored) {
+      const current = await this.store.getCommand(outcome.id);
+      if (current?.status === "expired" && current.dispatched_at !== null) stored = await transition(["expired"]);
+    }
     return this.publish(stored && envelopeOnly && outcome.status === "succeeded" ? { ...stored, result: outcome.result ?? null } : stored);
   }
 

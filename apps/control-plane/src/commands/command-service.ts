@@ -139,7 +139,9 @@ export class CommandService {
         resolve(command);
       };
       const unwatch = this.bus.watchCommand(id, (command) => {
-        if (isFinalStatus(command.status)) finish(command);
+        // Another tenant's id is a 404 (the read below says so too; the event may come first).
+        if (command.tenant_id !== tenantId) fail(new ApiError("NOT_FOUND", `Command ${id} not found`));
+        else if (isFinalStatus(command.status)) finish(command);
       });
       const timer = setTimeout(() => this.get(tenantId, id).then(finish, fail), waitMs);
       const fail = (err: unknown) => {

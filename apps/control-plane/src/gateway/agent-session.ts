@@ -9,7 +9,6 @@ import {
   SERVER_TO_AGENT,
   decodeFrame,
   encodeFrame,
-  isFinalStatus,
   DEFAULT_STORAGE_POLICY,
   type StoragePolicy,
   type AgentToServer,
@@ -344,7 +343,7 @@ export class AgentSession {
     if (command) this.log.debug({ command_id: command.id, status: command.status }, "command finished");
     this.inflight.delete(outcome.id);
     this.ack(outcome.id);
-    if (command && isFinalStatus(command.status)) void this.pump();
+    void this.pump(); // a slot is free, whatever became of the command
   }
 
   /**
