@@ -38,4 +38,27 @@ describe("agents behind an outbound proxy", () => {
       await front.close();
     }
   });
+
+  test("a proxy that refuses CONNECT with 403 is retried, not taken for a revocation", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    const front = await startTlsFront(cp.port);
+    const proxy = await startConnectProxy();
+    try {
+      await using agent = await pairAgent(cp, tenant, { HTTPS_PROXY: proxy.url, BOTMOX_CA_FILE: front.caFile }, front.url);
+      proxy.deny(true);
+      const run = await agent.start({}, { waitConnected: false });
+      await run.waitForLog((line) => line.msg === "control plane refused the connection" && line.status === 403);
+      await run.waitForLog((line) => line.msg === "reconnecting");
+      expect(run.process.exitCode).toBeNull();
+
+      proxy.deny(false);
+      await run.waitForLog((line) => line.msg === "connected to control plane", 15_000);
+      const ping = await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands?wait=5`, { name: "agent.ping" });
+      expect(ping.body.status).toBe("succeeded");
+    } finally {
+      await proxy.close();
+      await front.close();
+    }
+  });
 });

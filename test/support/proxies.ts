@@ -28,10 +28,15 @@ export async function startConnectProxy() {
   const connects: string[] = [];
   const relayed: Buffer[] = [];
   const sockets = new Set<Socket>();
+  let denying = false;
   const server = createHttpServer((_req, res) => res.writeHead(405).end("CONNECT only"));
   server.on("connect", (req, client: Socket, head: Buffer) => {
     track(sockets, client);
     connects.push(req.url ?? "");
+    if (denying) {
+      client.end("HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 22\r\n\r\nblocked by proxy rules");
+      return;
+    }
     const [host, port] = (req.url ?? "").split(":");
     const upstream = connect(Number(port), host === "localhost" ? "127.0.0.1" : host!, () => {
       client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
@@ -45,7 +50,14 @@ export async function startConnectProxy() {
     client.on("error", () => upstream.destroy());
   });
   const port = await listen(server);
-  return { url: `http://127.0.0.1:${port}`, connects, relayedBytes: () => Buffer.concat(relayed), close: closer(server, sockets) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connects,
+    relayedBytes: () => Buffer.concat(relayed),
+    /** Answers every CONNECT with 403, as a proxy's access rules do, until set back to false. */
+    deny: (value: boolean) => (denying = value),
+    close: closer(server, sockets),
+  };
 }
 
 /** TLS in front of a plain HTTP server (as a reverse proxy terminates it in production), with a private CA in a file. */

@@ -151,9 +151,11 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
     async stop() {
       clearInterval(guardRefresh);
       clearInterval(resender);
+      // Stop taking dispatches at once, even while the background loops below wind down.
+      const drained = runner.shutdown(env.BOTMOX_SHUTDOWN_GRACE_MS);
       await inventory.stop();
       await events.stop();
-      await runner.shutdown(env.BOTMOX_SHUTDOWN_GRACE_MS);
+      await drained;
       await waitForAcks(journal, 2_000);
       await tunnel.stop();
       state(false, null);

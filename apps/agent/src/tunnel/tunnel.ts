@@ -22,6 +22,9 @@ import { AGENT_VERSION } from "../version.js";
 import { fullJitterDelay, retryAfterFromReason } from "./backoff.js";
 import type { SecretGuard } from "./secret-guard.js";
 
+/** How long after the upgrade the control plane has to answer hello (it allows 10 s for hello itself). */
+const WELCOME_TIMEOUT_MS = 15_000;
+
 export interface TunnelOptions {
   server: string;
   agentId: string;
@@ -118,6 +121,7 @@ export class Tunnel {
     this.ws = ws;
     let heartbeat: NodeJS.Timeout | undefined;
     let alive = true;
+    let welcomeTimer: NodeJS.Timeout | undefined;
 
     return new Promise<Outcome>((resolve) => {
       let outcome: Outcome = { reconnect: true };
@@ -128,12 +132,18 @@ export class Tunnel {
           const status = res.statusCode ?? 0;
           const retryAfterS = Number(res.headers["retry-after"]);
           this.options.log.warn({ status, body: body.slice(0, 500) }, "control plane refused the connection");
-          if (status === 403) outcome = { reconnect: false, reason: `refused with 403: ${body.slice(0, 300)}` };
+          // Only the control plane's own refusal is final: a proxy that denies CONNECT also answers 403.
+          if (status === 403 && refusalCode(body) === "AGENT_REVOKED") outcome = { reconnect: false, reason: `refused with 403: ${body.slice(0, 300)}` };
           else if (status === 503 && Number.isFinite(retryAfterS)) outcome = { reconnect: true, retryAfterMs: retryAfterS * 1000 };
           ws.terminate();
         });
       });
       ws.on("open", () => {
+        // A connection that goes dead before welcome (say a NAT drops it) gives no close: give up on it.
+        welcomeTimer = setTimeout(() => {
+          this.options.log.warn({ timeout_ms: WELCOME_TIMEOUT_MS }, "no welcome from the control plane; reconnecting");
+          ws.terminate();
+        }, WELCOME_TIMEOUT_MS);
         this.send0("hello", {
           agent_id: this.options.agentId,
           protocol_versions: [...PROTOCOL_VERSIONS],
@@ -154,6 +164,7 @@ export class Tunnel {
         }
         const message = decoded.message as ServerToAgent;
         if (message.type === "welcome") {
+          clearTimeout(welcomeTimer);
           this.ready = true;
           this.attempt = 0;
           heartbeat = setInterval(() => {
@@ -165,7 +176,7 @@ export class Tunnel {
             ws.ping();
           }, message.payload.heartbeat_ms);
           this.options.log.info({ session_id: message.payload.session_id, skew_ms: Date.now() - message.payload.server_time }, "connected to control plane");
-          this.options.onConnected(message.payload);
+          this.guarded("welcome", () => this.options.onConnected(message.payload));
           return;
         }
         try {
@@ -180,12 +191,13 @@ export class Tunnel {
       ws.on("error", (err) => this.options.log.warn({ err: err.message }, "tunnel error"));
       ws.on("close", (code, reasonBuffer) => {
         clearInterval(heartbeat);
+        clearTimeout(welcomeTimer);
         const wasReady = this.ready;
         this.ready = false;
         const reason = reasonBuffer.toString("utf8");
         if (wasReady) {
           this.options.log.info({ code, code_name: closeCodeName(code), reason }, "disconnected from control plane");
-          this.options.onDisconnected();
+          this.guarded("disconnect", () => this.options.onDisconnected());
         }
         const known = Object.values(CLOSE_CODES).find((entry) => entry.code === code);
         if (known && !known.reconnect) outcome = { reconnect: false, reason: `${closeCodeName(code)}: ${reason || known.meaning}` };
@@ -198,8 +210,25 @@ export class Tunnel {
     });
   }
 
+  /** Runs a local reaction to the tunnel's state; its failure (a full disk, say) is logged, never fatal. */
+  private guarded(what: string, reaction: () => void): void {
+    try {
+      reaction();
+    } catch (err) {
+      this.options.log.error({ err }, `could not handle the ${what} locally`);
+    }
+  }
+
   /** Sends before `welcome` (only hello). */
   private send0<T extends AgentToServerType>(type: T, payload: z.input<(typeof AGENT_TO_SERVER)[T]>): void {
     this.ws?.send(encodeFrame(AGENT_TO_SERVER, type, payload));
+  }
+}
+
+function refusalCode(body: string): string | undefined {
+  try {
+    return (JSON.parse(body) as { error?: { code?: string } }).error?.code;
+  } catch {
+    return undefined;
   }
 }
