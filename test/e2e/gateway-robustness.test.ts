@@ -2,7 +2,7 @@ import { generateKeyPairSync, randomBytes, sign } from "node:crypto";
 import { connect } from "node:net";
 import { describe, expect, test } from "vitest";
 import WebSocket from "ws";
-import { AUTH_HEADERS, MAX_FRAME_BYTES, WS_PATH, upgradeSigningString } from "@botmox/protocol";
+import { AUTH_HEADERS, MAX_COMMAND_DATA_BYTES, MAX_FRAME_BYTES, WS_PATH, upgradeSigningString } from "@botmox/protocol";
 import { apiClient } from "../support/api.js";
 import { startControlPlane, type ControlPlaneHandle, type TenantHandle } from "../support/botmox.js";
 
@@ -175,6 +175,10 @@ describe("the gateway survives bad input", () => {
     const register = await apiClient(cp.url).post("/api/v1/agents/register", { code: "BMX-AAAA-AAAA", public_key: "short" });
     expect(register.status).toBe(400);
     expect(register.body.error.details[0].path).toBe("public_key");
+
+    const tooBig = await tenant.api.post(path, { name: "agent.echo", params: { data: "x".repeat(MAX_COMMAND_DATA_BYTES) } });
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.body.error).toMatchObject({ code: "PAYLOAD_TOO_LARGE", details: [{ path: "params" }] });
 
     expect((await tenant.api.get(path)).body.commands).toEqual([]);
   });

@@ -5,6 +5,9 @@ export const CURRENT_PROTOCOL_VERSION = 1;
 /** Largest WebSocket frame either side accepts; larger frames close the socket with 1009. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
+/** Largest serialised params or result a command may carry: the rest of a frame is room for its envelope. */
+export const MAX_COMMAND_DATA_BYTES = MAX_FRAME_BYTES - 16 * 1024;
+
 /** Default WebSocket ping interval; a peer silent for two intervals is considered dead. */
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 

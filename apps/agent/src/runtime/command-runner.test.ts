@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import pino from "pino";
-import type { CommandOutcome } from "@botmox/protocol";
+import { MAX_COMMAND_DATA_BYTES, type CommandOutcome } from "@botmox/protocol";
 import { afterEach, describe, expect, test } from "vitest";
 import type { HandlerTable } from "../executors/handler.js";
 import { Journal } from "../journal/journal.js";
@@ -65,6 +65,19 @@ describe("command runner", () => {
     expect(results[0]!.outcome.error!.message).toMatch(/^Not run: the agent's journal could not record the command \(database is locked\)/);
     close();
   }, 15_000);
+
+  test("a result too large for a frame is journaled and sent as a RESULT_TOO_LARGE failure", async () => {
+    const { runner, other, results, close } = setup();
+    const huge = "é".repeat(MAX_COMMAND_DATA_BYTES / 2); // under the limit in characters, over it in UTF-8 bytes
+    runner.dispatch({ ...dispatch(ids[0]!), params: { data: huge, delay_ms: 0 } });
+    await until(() => results.length === 1);
+    expect(results[0]!.outcome).toMatchObject({ id: ids[0], status: "failed", error: { code: "RESULT_TOO_LARGE" } });
+    expect(results[0]!.outcome.error!.message).toMatch(/over the \d+ a frame can carry/);
+    const journaled = other.prepare("SELECT status, result, error FROM commands WHERE id = ?").get(ids[0]) as { status: string; result: string | null; error: string };
+    expect(journaled).toMatchObject({ status: "failed", result: null });
+    expect(JSON.parse(journaled.error).code).toBe("RESULT_TOO_LARGE");
+    close();
+  });
 });
 
 async function until(check: () => boolean): Promise<void> {

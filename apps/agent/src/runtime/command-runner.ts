@@ -1,4 +1,4 @@
-import { COMMANDS, validateCommandParams, type CommandName, type CommandOutcome, type ServerToAgent } from "@botmox/protocol";
+import { COMMANDS, MAX_COMMAND_DATA_BYTES, validateCommandParams, type CommandName, type CommandOutcome, type ServerToAgent } from "@botmox/protocol";
 import type { Logger } from "pino";
 import { ExecutorError, toExecutorError } from "../executors/executor-error.js";
 import type { CommandHandler, HandlerTable } from "../executors/handler.js";
@@ -160,17 +160,22 @@ export class CommandRunner {
     return parsed.data;
   }
 
-  /** An outcome carrying a vault secret is replaced by a failure before it is journaled or sent. */
+  /**
+   * Before an outcome is journaled or sent: one carrying a vault secret, or too large for a frame
+   * (which the control plane would answer by closing the tunnel, again on every resend), is
+   * replaced by a failure that says so.
+   */
   private screen(outcome: CommandOutcome): CommandOutcome {
-    if (!this.guard?.leakIn(JSON.stringify(outcome))) return outcome;
+    const json = JSON.stringify(outcome);
+    // Cheap bound first: a UTF-8 string is at most three bytes per UTF-16 unit.
+    const bytes = json.length * 3 > MAX_COMMAND_DATA_BYTES ? Buffer.byteLength(json) : 0;
+    if (bytes > MAX_COMMAND_DATA_BYTES) {
+      this.log.error({ command_id: outcome.id, bytes }, "command result is too large to send; it was withheld");
+      return withheld(outcome, "RESULT_TOO_LARGE", `The result is ${bytes} bytes, over the ${MAX_COMMAND_DATA_BYTES} a frame can carry; ask for less`);
+    }
+    if (!this.guard?.leakIn(json)) return outcome;
     this.log.error({ command_id: outcome.id }, "command result contained a vault secret; it was withheld");
-    return {
-      id: outcome.id,
-      status: "failed",
-      ...(outcome.started_at !== undefined ? { started_at: outcome.started_at } : {}),
-      finished_at: outcome.finished_at,
-      error: { code: "SECRET_LEAK_BLOCKED", message: "The result contained a secret held in the agent's vault and was withheld" },
-    };
+    return withheld(outcome, "SECRET_LEAK_BLOCKED", "The result contained a secret held in the agent's vault and was withheld");
   }
 
   private failure(id: string, err: unknown, signal: AbortSignal, startedAt: number): CommandOutcome {
@@ -183,6 +188,16 @@ export class CommandRunner {
     }
     return { ...base, status: "failed", error: toExecutorError(err).toBody() };
   }
+}
+
+function withheld(outcome: CommandOutcome, code: string, message: string): CommandOutcome {
+  return {
+    id: outcome.id,
+    status: "failed",
+    ...(outcome.started_at !== undefined ? { started_at: outcome.started_at } : {}),
+    finished_at: outcome.finished_at,
+    error: { code, message },
+  };
 }
 
 function notRecorded(err: unknown): ExecutorError {

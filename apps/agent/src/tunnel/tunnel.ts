@@ -75,6 +75,11 @@ export class Tunnel {
   send<T extends AgentToServerType>(type: T, payload: z.input<(typeof AGENT_TO_SERVER)[T]>): boolean {
     if (!this.ready || !this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
     const frame = encodeFrame(AGENT_TO_SERVER, type, payload);
+    // The control plane closes the tunnel on an oversized frame: never send one.
+    if (frame.length * 3 > MAX_FRAME_BYTES && Buffer.byteLength(frame) > MAX_FRAME_BYTES) {
+      this.options.log.error({ type, bytes: Buffer.byteLength(frame), max_bytes: MAX_FRAME_BYTES }, "refused to send a frame over the size limit");
+      return false;
+    }
     if (this.options.guard.leakIn(frame)) {
       this.options.log.error({ type }, "refused to send a frame containing a vault secret");
       return false;

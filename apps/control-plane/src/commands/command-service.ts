@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { COMMANDS, DEFAULT_EXPIRES_IN_MS, isFinalStatus, uuidv7, validateCommandParams, type CommandStatus } from "@botmox/protocol";
+import { COMMANDS, DEFAULT_EXPIRES_IN_MS, MAX_COMMAND_DATA_BYTES, isFinalStatus, uuidv7, validateCommandParams, type CommandStatus } from "@botmox/protocol";
 import { z } from "zod";
 import { ApiError } from "../errors/api-error.js";
 import type { EventBus } from "../events/bus.js";
@@ -15,6 +15,18 @@ export const submitBodySchema = z
   })
   .strict();
 export type SubmitBody = z.infer<typeof submitBodySchema>;
+
+/** Params must fit in a dispatch frame, or the agent would close the tunnel on every redelivery. */
+function checkParamsSize(params: unknown): void {
+  const json = JSON.stringify(params);
+  if (json.length * 3 <= MAX_COMMAND_DATA_BYTES) return;
+  const bytes = Buffer.byteLength(json);
+  if (bytes > MAX_COMMAND_DATA_BYTES) {
+    throw new ApiError("PAYLOAD_TOO_LARGE", `params take ${bytes} bytes; at most ${MAX_COMMAND_DATA_BYTES} fit in a frame to the agent`, [
+      { path: "params", message: `at most ${MAX_COMMAND_DATA_BYTES} bytes as JSON` },
+    ]);
+  }
+}
 
 export interface Actor {
   tenant_id: string;
@@ -35,6 +47,7 @@ export class CommandService {
     await this.checkAgent(input.tenant_id, input.agent_id);
     const check = validateCommandParams(input.body.name, input.body.params ?? {});
     if (!check.ok) throw new ApiError(check.code, check.message, check.details);
+    checkParamsSize(check.params);
 
     const now = Date.now();
     const requestHash = input.idempotencyKey
