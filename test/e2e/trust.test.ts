@@ -1,13 +1,19 @@
 import { describe, expect, test } from "vitest";
 import { apiClient } from "../support/api.js";
 import { pairAgent, startControlPlane } from "../support/botmox.js";
+import { until } from "../support/until.js";
 
 describe("pairing, revocation and tenant isolation", () => {
-  test("revoke closes the live socket, the agent stops, and reconnects are refused", async () => {
+  test("revoke closes the live socket, the agent stops, reconnects are refused, and its unfinished commands end", async () => {
     await using cp = await startControlPlane();
     const tenant = await cp.tenant();
     await using agent = await pairAgent(cp, tenant);
-    const run = await agent.start();
+    const run = await agent.start({ BOTMOX_MAX_IN_FLIGHT: "1", BOTMOX_SHUTDOWN_GRACE_MS: "500" });
+    const commands = `/api/v1/agents/${agent.agentId}/commands`;
+    const running = await tenant.api.post(commands, { name: "agent.echo", params: { delay_ms: 60_000 } });
+    const queued = await tenant.api.post(commands, { name: "agent.echo", params: { data: "never sent" } });
+    await until("the long command runs", async () => ((await tenant.api.get(`/api/v1/commands/${running.body.id}`)).body.status === "running" ? true : undefined));
+    expect((await tenant.api.get(`/api/v1/commands/${queued.body.id}`)).body.status).toBe("queued");
 
     const revoked = await tenant.api.post(`/api/v1/agents/${agent.agentId}/revoke`);
     expect(revoked.status).toBe(200);
@@ -15,6 +21,8 @@ describe("pairing, revocation and tenant isolation", () => {
     const exit = await run.exited;
     expect(exit.code).toBe(3);
     expect(run.logs().some((line) => line.msg === "disconnected from control plane" && line.code === 4003)).toBe(true);
+    expect((await tenant.api.get(`/api/v1/commands/${running.body.id}?wait=5`)).body).toMatchObject({ status: "failed", error: { code: "AGENT_REVOKED" } });
+    expect((await tenant.api.get(`/api/v1/commands/${queued.body.id}?wait=5`)).body).toMatchObject({ status: "cancelled", error: { code: "AGENT_REVOKED" } });
 
     const again = await agent.start({}, { waitConnected: false });
     expect((await again.exited).code).toBe(3);

@@ -135,6 +135,42 @@ export class CommandService {
   }
 
   /**
+   * A revoked agent never reports again: its unfinished commands end now instead of waiting forever.
+   * Queued ones were never sent (cancelled); sent ones may have run (failed). Returns how many ended.
+   */
+  async endForRevokedAgent(input: Actor & { agent_id: string }): Promise<number> {
+    const now = Date.now();
+    const end = async (command: CommandRecord) => {
+      const sent = command.status !== "queued";
+      const ended = await this.store.transitionCommand({
+        id: command.id,
+        agent_id: input.agent_id,
+        from: [command.status],
+        to: sent ? "failed" : "cancelled",
+        patch: {
+          finished_at: now,
+          error: {
+            code: "AGENT_REVOKED",
+            message: sent ? "The agent was revoked before it reported an outcome; the command may have run" : "The agent was revoked before the command was sent",
+          },
+        },
+        actor: input.actor,
+      });
+      if (ended) this.bus.publish({ type: "command.updated", tenant_id: ended.tenant_id, command: ended });
+      return ended ? 1 : 0;
+    };
+    let count = 0;
+    for (const command of await this.store.activeCommands(input.agent_id)) count += await end(command);
+    for (;;) {
+      const queued = await this.store.listCommands({ tenant_id: input.tenant_id, agent_id: input.agent_id, status: "queued", limit: 500 });
+      let endedNow = 0;
+      for (const command of queued) endedNow += await end(command);
+      count += endedNow;
+      if (queued.length < 500 || endedNow === 0) return count;
+    }
+  }
+
+  /**
    * Resolves with the command once final or when `waitMs` passes, whichever is first. `known` is
    * a copy read in this same turn of the event loop (no change can have been missed since), which
    * saves re-reading it.

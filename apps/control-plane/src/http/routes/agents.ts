@@ -39,7 +39,8 @@ export function agentRoutes(app: FastifyInstance, ctx: RouteContext): void {
     if (!agent) throw new ApiError("NOT_FOUND", `Agent ${id} not found`);
     ctx.gateway.disconnect(id, CLOSE_CODES.AGENT_REVOKED.code, "agent revoked");
     ctx.bus.publish({ type: "agent.revoked", tenant_id: agent.tenant_id, agent_id: id, at: Date.now() });
-    ctx.log.info({ agent_id: id, tenant_id: agent.tenant_id, actor: principal.actor }, "agent revoked");
+    const ended = await ctx.commands.endForRevokedAgent({ ...principal, agent_id: id });
+    ctx.log.info({ agent_id: id, tenant_id: agent.tenant_id, actor: principal.actor, commands_ended: ended }, "agent revoked");
     return agentJson(agent);
   });
 }
