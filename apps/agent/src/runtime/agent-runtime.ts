@@ -136,7 +136,8 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
       tunnel.send("response", { request_id: request.request_id, ok: false, error: { code: "INTERNAL", message: (err as Error).message } });
     }
   };
-  const events = new EventRelay(targets, (event) => tunnel.send("event", event), log);
+  // Not sent while connected means refused (a secret or over the size limit, logged): drop it, do not let it block the buffer.
+  const events = new EventRelay(targets, (event) => tunnel.send("event", event) || tunnel.connected, log);
   tunnel.start();
   events.start();
   inventory.start();

@@ -19,6 +19,7 @@ export class EventRelay {
 
   constructor(
     private readonly targets: Targets,
+    /** False only when the event should wait for the tunnel to come back. */
     private readonly send: (event: RelayedEvent) => boolean,
     private readonly log: Logger,
   ) {}
