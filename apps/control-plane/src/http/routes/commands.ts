@@ -29,7 +29,8 @@ export function commandRoutes(app: FastifyInstance, ctx: RouteContext): void {
     }
     const { command, created } = await ctx.commands.submit({ ...principal, agent_id: id, body, idempotencyKey: idempotencyKey ?? null });
     if (created) ctx.metrics.commandsSubmitted.inc();
-    const final = wait ? await ctx.commands.waitForFinal(principal.tenant_id, command.id, wait * 1000, command) : command;
+    // A new command cannot have moved on before it was sent; a repeat found by its Idempotency-Key may have.
+    const final = wait ? await ctx.commands.waitForFinal(principal.tenant_id, command.id, wait * 1000, created ? command : undefined) : command;
     return sendCommand(reply, final);
   });
 
