@@ -8,6 +8,13 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
 /** Largest serialised params or result a command may carry: the rest of a frame is room for its envelope. */
 export const MAX_COMMAND_DATA_BYTES = MAX_FRAME_BYTES - 16 * 1024;
 
+/** The UTF-8 size of `text` when it is over `limit` bytes, else 0. Cheap for small text: UTF-8 takes at most three bytes per UTF-16 unit. */
+export function bytesOverLimit(text: string, limit: number): number {
+  if (text.length * 3 <= limit) return 0;
+  const bytes = Buffer.byteLength(text);
+  return bytes > limit ? bytes : 0;
+}
+
 /** Default WebSocket ping interval; a peer silent for two intervals is considered dead. */
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 

@@ -1,4 +1,4 @@
-import { COMMANDS, MAX_COMMAND_DATA_BYTES, validateCommandParams, type CommandName, type CommandOutcome, type ServerToAgent } from "@botmox/protocol";
+import { COMMANDS, MAX_COMMAND_DATA_BYTES, bytesOverLimit, validateCommandParams, type CommandName, type CommandOutcome, type ServerToAgent } from "@botmox/protocol";
 import type { Logger } from "pino";
 import { ExecutorError, toExecutorError } from "../executors/executor-error.js";
 import type { CommandHandler, HandlerTable } from "../executors/handler.js";
@@ -167,9 +167,8 @@ export class CommandRunner {
    */
   private screen(outcome: CommandOutcome): CommandOutcome {
     const json = JSON.stringify(outcome);
-    // Cheap bound first: a UTF-8 string is at most three bytes per UTF-16 unit.
-    const bytes = json.length * 3 > MAX_COMMAND_DATA_BYTES ? Buffer.byteLength(json) : 0;
-    if (bytes > MAX_COMMAND_DATA_BYTES) {
+    const bytes = bytesOverLimit(json, MAX_COMMAND_DATA_BYTES);
+    if (bytes) {
       this.log.error({ command_id: outcome.id, bytes }, "command result is too large to send; it was withheld");
       return withheld(outcome, "RESULT_TOO_LARGE", `The result is ${bytes} bytes, over the ${MAX_COMMAND_DATA_BYTES} a frame can carry; ask for less`);
     }

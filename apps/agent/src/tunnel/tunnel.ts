@@ -7,6 +7,7 @@ import {
   AGENT_TO_SERVER,
   CLOSE_CODES,
   MAX_FRAME_BYTES,
+  bytesOverLimit,
   PROTOCOL_VERSIONS,
   SERVER_TO_AGENT,
   WS_PATH,
@@ -76,8 +77,9 @@ export class Tunnel {
     if (!this.ready || !this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
     const frame = encodeFrame(AGENT_TO_SERVER, type, payload);
     // The control plane closes the tunnel on an oversized frame: never send one.
-    if (frame.length * 3 > MAX_FRAME_BYTES && Buffer.byteLength(frame) > MAX_FRAME_BYTES) {
-      this.options.log.error({ type, bytes: Buffer.byteLength(frame), max_bytes: MAX_FRAME_BYTES }, "refused to send a frame over the size limit");
+    const bytes = bytesOverLimit(frame, MAX_FRAME_BYTES);
+    if (bytes) {
+      this.options.log.error({ type, bytes, max_bytes: MAX_FRAME_BYTES }, "refused to send a frame over the size limit");
       return false;
     }
     if (this.options.guard.leakIn(frame)) {

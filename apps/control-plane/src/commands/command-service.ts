@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { COMMANDS, DEFAULT_EXPIRES_IN_MS, MAX_COMMAND_DATA_BYTES, isFinalStatus, uuidv7, validateCommandParams, type CommandStatus } from "@botmox/protocol";
+import { COMMANDS, DEFAULT_EXPIRES_IN_MS, MAX_COMMAND_DATA_BYTES, bytesOverLimit, isFinalStatus, uuidv7, validateCommandParams, type CommandStatus } from "@botmox/protocol";
 import { z } from "zod";
 import { ApiError } from "../errors/api-error.js";
 import type { EventBus } from "../events/bus.js";
@@ -18,10 +18,8 @@ export type SubmitBody = z.infer<typeof submitBodySchema>;
 
 /** Params must fit in a dispatch frame, or the agent would close the tunnel on every redelivery. */
 function checkParamsSize(params: unknown): void {
-  const json = JSON.stringify(params);
-  if (json.length * 3 <= MAX_COMMAND_DATA_BYTES) return;
-  const bytes = Buffer.byteLength(json);
-  if (bytes > MAX_COMMAND_DATA_BYTES) {
+  const bytes = bytesOverLimit(JSON.stringify(params), MAX_COMMAND_DATA_BYTES);
+  if (bytes) {
     throw new ApiError("PAYLOAD_TOO_LARGE", `params take ${bytes} bytes; at most ${MAX_COMMAND_DATA_BYTES} fit in a frame to the agent`, [
       { path: "params", message: `at most ${MAX_COMMAND_DATA_BYTES} bytes as JSON` },
     ]);
