@@ -4,12 +4,11 @@ import { parseArgs } from "node:util";
 import pino from "pino";
 import { loadAgentConfig, requirePaired, saveAgentConfig } from "./config/agent-config.js";
 import { parseAgentEnv } from "./config/env.js";
-import { agentDataFiles, agentHome } from "./config/home.js";
+import { agentHome } from "./config/home.js";
 import { doctor } from "./cli/doctor.js";
+import { agentStatus } from "./cli/status.js";
 import { pair, parsePairingTarget } from "./cli/pair.js";
-import { Journal } from "./journal/journal.js";
 import { startAgent } from "./runtime/agent-runtime.js";
-import { isProcessAlive, readRunState } from "./runtime/state-file.js";
 import { serviceCommand } from "./service/service-command.js";
 import { targetsCommand } from "./cli/targets.js";
 import { Targets } from "./targets/targets.js";
@@ -20,7 +19,7 @@ const USAGE = `Usage: botmox-agent <command>
 
   pair --server URL --code CODE   register this machine with the control plane (or --uri botmox://pair?...)
   run                             connect and execute commands (foreground, JSON logs; SIGTERM stops cleanly)
-  status                          print this agent's state as JSON
+  status                          print this agent's state as JSON (running or not); exits 1 if config or journal is unreadable
   doctor                          check vault, server reachability, TLS and clock; exits 1 if something is broken
   targets add proxmox NAME --url https://HOST:8006 --token-id USER@REALM!TOKENID (--fingerprint SHA256 | --ca FILE) [--secret-stdin]
   targets add syncthing NAME --url URL (--api-key-stdin | --from-config config.xml)
@@ -66,8 +65,20 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command ? 0 : 2;
   }
-  const env = parseAgentEnv(process.env);
   const home = agentHome(process.env);
+  // Reports must work on a broken installation, so they read what they need themselves.
+  if (command === "status") {
+    const { report, ok } = agentStatus(home, process.env);
+    console.log(JSON.stringify(report, null, 2));
+    return ok ? 0 : 1;
+  }
+  if (command === "doctor") {
+    const checks = await doctor({ home, env: process.env });
+    const ok = checks.every((check) => check.ok);
+    console.log(JSON.stringify({ ok, checks }, null, 2));
+    return ok ? 0 : 1;
+  }
+  const env = parseAgentEnv(process.env);
   const config = loadAgentConfig(home);
   const caPem = () => {
     const file = env.BOTMOX_CA_FILE ?? config.ca_file;
@@ -98,30 +109,6 @@ async function main(argv: string[]): Promise<number> {
       await agent.stop();
       log.info("stopped");
       return outcome === "fatal" ? 3 : 0;
-    }
-    case "status": {
-      const state = readRunState(home);
-      const running = state !== null && isProcessAlive(state.pid);
-      const journal = config.agent_id ? new Journal(agentDataFiles(home).journal) : null;
-      console.log(
-        JSON.stringify(
-          {
-            version: AGENT_VERSION,
-            home,
-            paired: Boolean(config.agent_id),
-            agent_id: config.agent_id ?? null,
-            tenant_id: config.tenant_id ?? null,
-            server: config.server ?? null,
-            vault: env.BOTMOX_VAULT,
-            process: running ? { running: true, pid: state.pid, connected: state.connected, session_id: state.session_id, since: state.changed_at } : { running: false },
-            journal: journal?.counts() ?? null,
-          },
-          null,
-          2,
-        ),
-      );
-      journal?.close();
-      return 0;
     }
     case "targets": {
       const vault = openVault(home, config.instance_id, process.env);
@@ -154,13 +141,6 @@ async function main(argv: string[]): Promise<number> {
         }),
       );
       return 0;
-    }
-    case "doctor": {
-      const vault = openVault(home, config.instance_id, process.env);
-      const checks = await doctor({ home, config, vault, ...(env.BOTMOX_CA_FILE ? { caFile: env.BOTMOX_CA_FILE } : {}) });
-      const ok = checks.every((check) => check.ok);
-      console.log(JSON.stringify({ ok, checks }, null, 2));
-      return ok ? 0 : 1;
     }
     default:
       console.error(`botmox-agent: unknown command "${command}"\n\n${USAGE}`);

@@ -1,10 +1,12 @@
 import { existsSync, readFileSync } from "node:fs";
-import { agentDataFiles } from "../config/home.js";
 import { MAX_CLOCK_SKEW_MS } from "@botmox/protocol";
-import type { AgentConfig } from "../config/agent-config.js";
+import { configPath, loadAgentConfig } from "../config/agent-config.js";
+import { parseAgentEnv } from "../config/env.js";
+import { agentDataFiles } from "../config/home.js";
 import { loadPrivateKey } from "../identity/keys.js";
 import { Journal } from "../journal/journal.js";
-import { PRIVATE_KEY_SECRET, type Vault } from "../vault/vault.js";
+import { openVault } from "../vault/open-vault.js";
+import { PRIVATE_KEY_SECRET } from "../vault/vault.js";
 import { getJson } from "./http-client.js";
 
 export interface Check {
@@ -15,8 +17,11 @@ export interface Check {
 
 const WARN_SKEW_MS = 30_000;
 
-/** Checks what `run` needs: pairing, vault and key, server reachability and TLS, clock skew, journal. */
-export async function doctor(input: { home: string; config: AgentConfig; vault: Vault; caFile?: string }): Promise<Check[]> {
+/**
+ * Checks what `run` needs: environment, config and pairing, vault and key, server reachability
+ * and TLS, clock skew, journal. Each failure is a failed check, never an exception.
+ */
+export async function doctor(input: { home: string; env: Record<string, string | undefined> }): Promise<Check[]> {
   const checks: Check[] = [];
   const check = async (name: string, probe: () => Promise<string>) => {
     try {
@@ -25,21 +30,35 @@ export async function doctor(input: { home: string; config: AgentConfig; vault: 
       checks.push({ name, ok: false, detail: (err as Error).message });
     }
   };
-  const { config } = input;
+  /** A check whose value the later checks need: undefined when it failed. */
+  const read = <T>(name: string, load: () => T, detail: (value: T) => string): T | undefined => {
+    try {
+      const value = load();
+      checks.push({ name, ok: true, detail: detail(value) });
+      return value;
+    } catch (err) {
+      checks.push({ name, ok: false, detail: (err as Error).message });
+      return undefined;
+    }
+  };
+  const env = read("environment", () => parseAgentEnv(input.env), () => "valid");
+  const config = read("config", () => loadAgentConfig(input.home), () => (existsSync(configPath(input.home)) ? configPath(input.home) : "none yet (created by pair)"));
+  if (!config) return checks;
 
   await check("paired", async () => {
     if (!config.server || !config.agent_id) throw new Error("not paired: run botmox-agent pair --server URL --code CODE");
     return `agent ${config.agent_id} of tenant ${config.tenant_id} at ${config.server}`;
   });
   await check("vault", async () => {
-    const key = await input.vault.get(PRIVATE_KEY_SECRET);
-    if (!key) throw new Error(`no private key in ${input.vault.location}; pair again`);
+    const vault = openVault(input.home, config.instance_id, input.env);
+    const key = await vault.get(PRIVATE_KEY_SECRET);
+    if (!key) throw new Error(`no private key in ${vault.location}; pair again`);
     loadPrivateKey(key);
-    return `private key present in ${input.vault.location}`;
+    return `private key present in ${vault.location}`;
   });
   if (config.server) {
     const server = config.server;
-    const caFile = input.caFile ?? config.ca_file;
+    const caFile = env?.BOTMOX_CA_FILE ?? config.ca_file;
     await check("server", async () => {
       const sentAt = Date.now();
       const health = await getJson<{ status: string; time: string }>(`${server}/api/v1/health`, caFile ? readFileSync(caFile, "utf8") : undefined);

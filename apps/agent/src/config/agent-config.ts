@@ -29,7 +29,13 @@ export function loadAgentConfig(home: string): AgentConfig {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return { instance_id: randomUUID(), targets: {} };
     throw err;
   }
-  const parsed = agentConfigSchema.safeParse(JSON.parse(raw));
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    throw new Error(`${configPath(home)} is not valid JSON (${(err as Error).message}); fix it, or remove it and pair again`);
+  }
+  const parsed = agentConfigSchema.safeParse(json);
   if (!parsed.success) {
     throw new Error(`${configPath(home)} is not a valid agent config: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   }

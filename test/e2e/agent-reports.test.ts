@@ -1,0 +1,85 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { pairAgent, startControlPlane } from "../support/botmox.js";
+
+type Check = { name: string; ok: boolean; detail: string };
+const checkNamed = (stdout: string, name: string): Check | undefined => (JSON.parse(stdout) as { checks: Check[] }).checks.find((check) => check.name === name);
+
+describe("botmox-agent status and doctor report on a broken installation instead of crashing", () => {
+  test("healthy: status of a stopped agent and doctor of a running one both exit 0 with JSON", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+
+    const stopped = await agent.cli(["status"]);
+    expect(stopped.code, stopped.output).toBe(0);
+    expect(JSON.parse(stopped.stdout)).toMatchObject({ paired: true, agent_id: agent.agentId, process: { running: false }, problems: [] });
+
+    const running = await agent.start();
+    const status = await agent.cli(["status"]);
+    expect(JSON.parse(status.stdout)).toMatchObject({ process: { running: true, pid: running.process.pid, connected: true }, problems: [] });
+    const doctor = await agent.cli(["doctor"]);
+    expect(doctor.code, doctor.output).toBe(0);
+    expect((JSON.parse(doctor.stdout) as { checks: Check[] }).checks.map((check) => check.name)).toEqual(["environment", "config", "paired", "vault", "clock", "server", "journal"]);
+  });
+
+  test("no vault passphrase: doctor names it in the environment and vault checks; status does not need it", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+
+    const doctor = await agent.cli(["doctor"], { BOTMOX_VAULT_PASSPHRASE: "" });
+    expect(doctor.code).toBe(1);
+    expect(checkNamed(doctor.stdout, "environment")).toMatchObject({ ok: false, detail: expect.stringContaining("BOTMOX_VAULT_PASSPHRASE") });
+    expect(checkNamed(doctor.stdout, "vault")).toMatchObject({ ok: false });
+    // What does not need the vault is still checked.
+    expect(checkNamed(doctor.stdout, "server")).toMatchObject({ ok: true });
+
+    const status = await agent.cli(["status"], { BOTMOX_VAULT_PASSPHRASE: "" });
+    expect(status.code, status.output).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ agent_id: agent.agentId, vault: "file", problems: [] });
+  });
+
+  test("a corrupt config.json: both print JSON naming the file, exit 1, and leave it untouched", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    const configFile = join(agent.home, "config.json");
+    const corrupt = readFileSync(configFile, "utf8").slice(0, 40);
+    writeFileSync(configFile, corrupt);
+
+    const status = await agent.cli(["status"]);
+    expect(status.code).toBe(1);
+    const report = JSON.parse(status.stdout);
+    expect(report).toMatchObject({ paired: null, agent_id: null, journal: null, process: { running: false } });
+    expect(report.problems).toEqual([expect.stringMatching(/^config: .*config\.json is not valid JSON/)]);
+
+    const doctor = await agent.cli(["doctor"]);
+    expect(doctor.code).toBe(1);
+    expect(checkNamed(doctor.stdout, "config")).toMatchObject({ ok: false, detail: expect.stringContaining("config.json is not valid JSON") });
+    expect(readFileSync(configFile, "utf8")).toBe(corrupt);
+
+    const run = await agent.cli(["run"]);
+    expect(run.code).toBe(1);
+    expect(run.output).toContain("config.json is not valid JSON");
+  });
+
+  test("a corrupt journal: status and doctor say so in JSON and exit 1", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    writeFileSync(join(agent.home, "journal.db"), "this is not a SQLite database, it was overwritten".repeat(200));
+
+    const status = await agent.cli(["status"]);
+    expect(status.code).toBe(1);
+    const report = JSON.parse(status.stdout);
+    expect(report).toMatchObject({ paired: true, agent_id: agent.agentId, journal: null });
+    expect(report.problems).toEqual([expect.stringMatching(/^journal: .*not a database/)]);
+
+    const doctor = await agent.cli(["doctor"]);
+    expect(doctor.code).toBe(1);
+    expect(checkNamed(doctor.stdout, "journal")).toMatchObject({ ok: false, detail: expect.stringContaining("not a database") });
+    expect(checkNamed(doctor.stdout, "vault")).toMatchObject({ ok: true });
+  });
+});
