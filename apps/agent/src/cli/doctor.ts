@@ -4,7 +4,7 @@ import { configPath, loadAgentConfig } from "../config/agent-config.js";
 import { parseAgentEnv } from "../config/env.js";
 import { agentDataFiles } from "../config/home.js";
 import { loadPrivateKey } from "../identity/keys.js";
-import { Journal } from "../journal/journal.js";
+import { readJournalCounts } from "../journal/journal.js";
 import { openVault } from "../vault/open-vault.js";
 import { PRIVATE_KEY_SECRET } from "../vault/vault.js";
 import { getJson } from "./http-client.js";
@@ -23,26 +23,19 @@ const WARN_SKEW_MS = 30_000;
  */
 export async function doctor(input: { home: string; env: Record<string, string | undefined> }): Promise<Check[]> {
   const checks: Check[] = [];
-  const check = async (name: string, probe: () => Promise<string>) => {
+  /** Runs one probe; its value (for the checks that need it), or undefined when it failed. */
+  const check = async <T = string>(name: string, probe: () => T | Promise<T>, describe: (value: T) => string = String): Promise<T | undefined> => {
     try {
-      checks.push({ name, ok: true, detail: await probe() });
-    } catch (err) {
-      checks.push({ name, ok: false, detail: (err as Error).message });
-    }
-  };
-  /** A check whose value the later checks need: undefined when it failed. */
-  const read = <T>(name: string, load: () => T, detail: (value: T) => string): T | undefined => {
-    try {
-      const value = load();
-      checks.push({ name, ok: true, detail: detail(value) });
+      const value = await probe();
+      checks.push({ name, ok: true, detail: describe(value) });
       return value;
     } catch (err) {
       checks.push({ name, ok: false, detail: (err as Error).message });
       return undefined;
     }
   };
-  const env = read("environment", () => parseAgentEnv(input.env), () => "valid");
-  const config = read("config", () => loadAgentConfig(input.home), () => (existsSync(configPath(input.home)) ? configPath(input.home) : "none yet (created by pair)"));
+  const env = await check("environment", () => parseAgentEnv(input.env), () => "valid");
+  const config = await check("config", () => loadAgentConfig(input.home), () => (existsSync(configPath(input.home)) ? configPath(input.home) : "none yet (created by pair)"));
   if (!config) return checks;
 
   await check("paired", async () => {
@@ -78,9 +71,7 @@ export async function doctor(input: { home: string; env: Record<string, string |
   await check("journal", async () => {
     const file = agentDataFiles(input.home).journal;
     const existed = existsSync(file);
-    const journal = new Journal(file);
-    const counts = journal.counts();
-    journal.close();
+    const counts = readJournalCounts(file);
     return `${existed ? "" : "created "}${file}: ${counts.total} entries, ${counts.unacked_results} results awaiting acknowledgement`;
   });
   return checks;

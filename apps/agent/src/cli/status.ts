@@ -1,6 +1,7 @@
 import { loadAgentConfig, type AgentConfig } from "../config/agent-config.js";
 import { agentDataFiles } from "../config/home.js";
-import { Journal } from "../journal/journal.js";
+import { readJournalCounts } from "../journal/journal.js";
+import { vaultKind } from "../vault/open-vault.js";
 import { isProcessAlive, readRunState } from "../runtime/state-file.js";
 import { AGENT_VERSION } from "../version.js";
 
@@ -21,16 +22,7 @@ export function agentStatus(home: string, env: Record<string, string | undefined
   const config: AgentConfig | null = attempt("config", () => loadAgentConfig(home));
   const state = readRunState(home);
   const running = state !== null && isProcessAlive(state.pid);
-  const journal = config?.agent_id
-    ? attempt("journal", () => {
-        const opened = new Journal(agentDataFiles(home).journal);
-        try {
-          return opened.counts();
-        } finally {
-          opened.close();
-        }
-      })
-    : null;
+  const journal = config?.agent_id ? attempt("journal", () => readJournalCounts(agentDataFiles(home).journal)) : null;
   const report = {
     version: AGENT_VERSION,
     home,
@@ -38,7 +30,7 @@ export function agentStatus(home: string, env: Record<string, string | undefined
     agent_id: config?.agent_id ?? null,
     tenant_id: config?.tenant_id ?? null,
     server: config?.server ?? null,
-    vault: env.BOTMOX_VAULT || "keychain",
+    vault: vaultKind(env),
     process: running ? { running: true, pid: state.pid, connected: state.connected, session_id: state.session_id, since: state.changed_at } : { running: false },
     journal,
     problems,

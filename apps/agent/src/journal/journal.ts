@@ -157,6 +157,16 @@ export class Journal {
   }
 }
 
+/** The journal's counts for a report (status, doctor): opened, read and closed again. */
+export function readJournalCounts(file: string): Record<string, number> {
+  const journal = new Journal(file);
+  try {
+    return journal.counts();
+  } finally {
+    journal.close();
+  }
+}
+
 function outcomeFromRow(row: Row): CommandOutcome {
   const outcome: CommandOutcome = { id: row.id, status: row.status as CommandOutcome["status"], finished_at: row.finished_at ?? Date.now() };
   if (row.result !== null) outcome.result = JSON.parse(row.result);

@@ -4,9 +4,14 @@ import { FileVault } from "./file-vault.js";
 import { KeychainVault } from "./keychain-vault.js";
 import { VaultError, type Vault } from "./vault.js";
 
+/** The vault BOTMOX_VAULT asks for; unset or empty means the keychain, as in the agent's env schema. */
+export function vaultKind(env: Record<string, string | undefined>): string {
+  return env.BOTMOX_VAULT || "keychain";
+}
+
 /** BOTMOX_VAULT=keychain (default) or file (with BOTMOX_VAULT_PASSPHRASE). */
 export function openVault(home: string, instanceId: string, env: Record<string, string | undefined> = process.env): Vault {
-  const kind = env.BOTMOX_VAULT ?? "keychain";
+  const kind = vaultKind(env);
   if (kind === "keychain") return new KeychainVault(instanceId);
   if (kind === "file") return new FileVault(join(home, "vault.enc"), passphrase(env));
   throw new VaultError("VAULT_UNAVAILABLE", `BOTMOX_VAULT must be "keychain" or "file", not "${kind}"`);
