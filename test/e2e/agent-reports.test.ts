@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { pairAgent, startControlPlane } from "../support/botmox.js";
+import { startTlsFront } from "../support/proxies.js";
 
 type Check = { name: string; ok: boolean; detail: string };
 const checkNamed = (stdout: string, name: string): Check | undefined => (JSON.parse(stdout) as { checks: Check[] }).checks.find((check) => check.name === name);
@@ -39,6 +40,26 @@ describe("botmox-agent status and doctor report on a broken installation instead
     const status = await agent.cli(["status"], { BOTMOX_VAULT_PASSPHRASE: "" });
     expect(status.code, status.output).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ agent_id: agent.agentId, vault: "file", problems: [] });
+  });
+
+  test("an invalid environment: doctor still checks the server against BOTMOX_CA_FILE, as run would", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    const front = await startTlsFront(cp.port);
+    try {
+      await using agent = await pairAgent(cp, tenant, { BOTMOX_CA_FILE: front.caFile }, front.url);
+      // config.json now names a CA file that is gone; BOTMOX_CA_FILE (still set) names the right one.
+      const configFile = join(agent.home, "config.json");
+      writeFileSync(configFile, JSON.stringify({ ...JSON.parse(readFileSync(configFile, "utf8")), ca_file: join(agent.home, "moved-away.pem") }));
+
+      const doctor = await agent.cli(["doctor"], { BOTMOX_VAULT_PASSPHRASE: "" });
+      expect(doctor.code).toBe(1);
+      expect(checkNamed(doctor.stdout, "environment")).toMatchObject({ ok: false });
+      expect(checkNamed(doctor.stdout, "server")).toMatchObject({ ok: true });
+      expect(checkNamed(doctor.stdout, "tls")).toEqual({ name: "tls", ok: true, detail: `verified against ${front.caFile}` });
+    } finally {
+      await front.close();
+    }
   });
 
   test("a corrupt config.json: both print JSON naming the file, exit 1, and leave it untouched", async () => {

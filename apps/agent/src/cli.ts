@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import pino from "pino";
-import { loadAgentConfig, requirePaired, saveAgentConfig } from "./config/agent-config.js";
+import { controlPlaneCaFile, loadAgentConfig, requirePaired, saveAgentConfig } from "./config/agent-config.js";
 import { parseAgentEnv } from "./config/env.js";
 import { agentHome } from "./config/home.js";
 import { doctor } from "./cli/doctor.js";
@@ -81,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
   const env = parseAgentEnv(process.env);
   const config = loadAgentConfig(home);
   const caPem = () => {
-    const file = env.BOTMOX_CA_FILE ?? config.ca_file;
+    const file = controlPlaneCaFile(env, config);
     return file ? readFileSync(file, "utf8") : undefined;
   };
 

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { MAX_CLOCK_SKEW_MS } from "@botmox/protocol";
-import { configPath, loadAgentConfig } from "../config/agent-config.js";
+import { configPath, controlPlaneCaFile, loadAgentConfig } from "../config/agent-config.js";
 import { parseAgentEnv } from "../config/env.js";
 import { agentDataFiles } from "../config/home.js";
 import { loadPrivateKey } from "../identity/keys.js";
@@ -34,7 +34,7 @@ export async function doctor(input: { home: string; env: Record<string, string |
       return undefined;
     }
   };
-  const env = await check("environment", () => parseAgentEnv(input.env), () => "valid");
+  await check("environment", () => parseAgentEnv(input.env), () => "valid");
   const config = await check("config", () => loadAgentConfig(input.home), () => (existsSync(configPath(input.home)) ? configPath(input.home) : "none yet (created by pair)"));
   if (!config) return checks;
 
@@ -51,7 +51,7 @@ export async function doctor(input: { home: string; env: Record<string, string |
   });
   if (config.server) {
     const server = config.server;
-    const caFile = env?.BOTMOX_CA_FILE ?? config.ca_file;
+    const caFile = controlPlaneCaFile(input.env, config);
     await check("server", async () => {
       const sentAt = Date.now();
       const health = await getJson<{ status: string; time: string }>(`${server}/api/v1/health`, caFile ? readFileSync(caFile, "utf8") : undefined);

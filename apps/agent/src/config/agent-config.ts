@@ -17,6 +17,15 @@ export const agentConfigSchema = z.object({
 });
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
 
+/**
+ * The CA file for the control plane's certificate: BOTMOX_CA_FILE (empty means unset, as in the
+ * env schema), else the one saved at pairing. Reads the raw variable, so doctor can honour it
+ * even when another variable makes the environment invalid.
+ */
+export function controlPlaneCaFile(env: { BOTMOX_CA_FILE?: string | undefined }, config: AgentConfig): string | undefined {
+  return env.BOTMOX_CA_FILE || config.ca_file;
+}
+
 export function configPath(home: string): string {
   return join(home, "config.json");
 }

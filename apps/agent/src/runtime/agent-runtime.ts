@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { agentDataFiles } from "../config/home.js";
 import type { Logger } from "pino";
 import { COMMANDS, type CommandName, type ServerToAgent } from "@botmox/protocol";
-import type { PairedConfig } from "../config/agent-config.js";
+import { controlPlaneCaFile, type PairedConfig } from "../config/agent-config.js";
 import type { AgentEnv } from "../config/env.js";
 import { buildHandlerTable, capabilitiesOf } from "../executors/handler-table.js";
 import { Targets } from "../targets/targets.js";
@@ -50,7 +50,7 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
 
   let resolveFatal!: (reason: string) => void;
   const fatal = new Promise<string>((resolve) => (resolveFatal = resolve));
-  const caFile = env.BOTMOX_CA_FILE ?? config.ca_file;
+  const caFile = controlPlaneCaFile(env, config);
   let policy: ServerToAgent<"policy">["payload"] | undefined;
 
   // The tunnel and the runner reference each other through closures; neither acts before start().
