@@ -46,6 +46,7 @@ function add<T>(map: Map<string, Set<Listener<T>>>, key: string, listener: Liste
   set.add(listener);
   return () => {
     set.delete(listener);
-    if (set.size === 0) map.delete(key);
+    // Only this set: after it emptied once, the key may hold a newer one (a repeated unsubscribe).
+    if (set.size === 0 && map.get(key) === set) map.delete(key);
   };
 }

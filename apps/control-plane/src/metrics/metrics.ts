@@ -42,6 +42,11 @@ export function createMetrics(bus: EventBus, connectedAgents: () => number) {
     labelNames: ["code"] as const,
     registers: [registry],
   });
+  const sseCutOff = new Counter({
+    name: "botmox_sse_streams_cut_off_total",
+    help: "Event streams closed because their reader fell too far behind",
+    registers: [registry],
+  });
   new Gauge({
     name: "botmox_agents_connected",
     help: "Agents with a live tunnel to this instance",
@@ -53,7 +58,7 @@ export function createMetrics(bus: EventBus, connectedAgents: () => number) {
   bus.subscribeAll((event) => {
     if (event.type === "command.updated" && isFinalStatus(event.command.status)) commandsFinished.inc({ status: event.command.status });
   });
-  return { registry, httpRequests, httpDuration, commandsSubmitted, badFrames, upgradesRejected };
+  return { registry, httpRequests, httpDuration, commandsSubmitted, badFrames, upgradesRejected, sseCutOff };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

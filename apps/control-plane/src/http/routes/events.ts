@@ -6,6 +6,14 @@ import { eventJson } from "../serialize.js";
 import { parseInput } from "../validation.js";
 
 const KEEPALIVE_MS = 15_000;
+/**
+ * A reader this far behind is cut off: what it has not read waits in the control plane's memory,
+ * and one that stopped reading would hold more with every event. Far above what a live reader
+ * leaves unread, and above the largest single event (params and result, each up to a frame).
+ */
+const MAX_UNREAD_BYTES = 8 * 1024 * 1024;
+/** How long the cut-off notice gets to reach a reader before its socket is closed outright. */
+const CUT_OFF_GRACE_MS = 10_000;
 const eventsQuery = z.object({
   agent_id: z.uuid().optional(),
   types: z.string().max(500).optional().describe("comma-separated event types, e.g. command.updated,agent.online"),
@@ -37,14 +45,29 @@ export function eventRoutes(app: FastifyInstance, ctx: RouteContext): void {
       if (types && !types.has(event.type)) return;
       if (query.agent_id && agentOf(event) !== query.agent_id) return;
       res.write(`id: ${++sequence}\nevent: ${event.type}\ndata: ${JSON.stringify(eventJson(event))}\n\n`);
+      if (res.writableLength > MAX_UNREAD_BYTES) cutOff();
     });
     const keepalive = setInterval(() => res.write(": keep-alive\n\n"), KEEPALIVE_MS);
-    const end = () => res.end();
-    open.add(end);
-    request.raw.on("close", () => {
+    let stopped = false;
+    const stop = () => {
+      if (stopped) return;
+      stopped = true;
       open.delete(end);
       unsubscribe();
       clearInterval(keepalive);
-    });
+    };
+    const end = () => res.end();
+    const cutOff = () => {
+      stop();
+      ctx.metrics.sseCutOff.inc();
+      ctx.log.warn({ tenant_id: principal.tenant_id, actor: principal.actor, unread_bytes: res.writableLength }, "event stream reader too slow; stream cut off");
+      const notice = { code: "CONSUMER_TOO_SLOW", message: `The stream fell more than ${MAX_UNREAD_BYTES} bytes behind and was closed; reconnect and read the current state from the API` };
+      // The connection goes too, not only the response: a reader this slow gets no keep-alive.
+      const socket = res.socket;
+      res.end(`id: ${++sequence}\nevent: stream.overflow\ndata: ${JSON.stringify(notice)}\n\n`, () => socket?.end());
+      setTimeout(() => socket?.destroy(), CUT_OFF_GRACE_MS).unref();
+    };
+    open.add(end);
+    request.raw.on("close", stop);
   });
 }

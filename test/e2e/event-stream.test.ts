@@ -1,0 +1,78 @@
+import { connect, type Socket } from "node:net";
+import { describe, expect, test } from "vitest";
+import { pairAgent, startControlPlane } from "../support/botmox.js";
+import { openEventStream } from "../support/sse.js";
+
+/** An event stream whose reader has stopped: the request is sent, nothing is read until resume(). */
+async function stalledEventStream(url: string, apiKey: string): Promise<{ socket: Socket; readAll(): Promise<{ text: string; closedByServer: boolean }> }> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+  socket.write(`GET /api/v1/events HTTP/1.1\r\nhost: ${hostname}\r\nauthorization: Bearer ${apiKey}\r\n\r\n`);
+  socket.pause();
+  return {
+    socket,
+    readAll: () =>
+      new Promise((resolve) => {
+        const chunks: Buffer[] = [];
+        let closedByServer = false;
+        socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+        socket.once("end", () => (closedByServer = true));
+        // A server that never closes the stream fails the test here rather than at its timeout.
+        const deadline = setTimeout(() => socket.destroy(), 15_000);
+        socket.once("close", () => {
+          clearTimeout(deadline);
+          resolve({ text: chunkedBody(Buffer.concat(chunks)), closedByServer });
+        });
+        socket.resume();
+      }),
+  };
+}
+
+/** The body of a raw HTTP/1.1 response in chunked transfer encoding, as far as it arrived. */
+function chunkedBody(raw: Buffer): string {
+  const parts: Buffer[] = [];
+  let at = raw.indexOf("\r\n\r\n") + 4;
+  while (at < raw.length) {
+    const lineEnd = raw.indexOf("\r\n", at);
+    const size = parseInt(raw.subarray(at, lineEnd).toString("latin1"), 16);
+    if (!(size > 0)) break;
+    parts.push(raw.subarray(lineEnd + 2, lineEnd + 2 + size));
+    at = lineEnd + 2 + size + 2;
+  }
+  return Buffer.concat(parts).toString("utf8");
+}
+
+describe("event stream", () => {
+  test("a consumer that stops reading is cut off with a final notice; other streams miss nothing", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    await agent.start();
+    const stalled = await stalledEventStream(cp.url, tenant.keys.viewer);
+    const reading = await openEventStream(`${cp.url}/api/v1/events?types=command.updated`, tenant.keys.viewer);
+
+    // About 0.9 MB of events per command (params when sent, params and result when done): far
+    // more than socket buffers and the stream's own limit can hold for the stalled reader.
+    const data = "x".repeat(300_000);
+    const ids: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const reply = await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands?wait=10`, { name: "agent.echo", params: { data } });
+      expect(reply.body.status).toBe("succeeded");
+      ids.push(reply.body.id);
+    }
+
+    for (const id of ids) await reading.waitFor((e) => e.data.command.id === id && e.data.command.status === "succeeded", 10_000);
+    reading.close();
+
+    const { text, closedByServer } = await stalled.readAll();
+    expect(closedByServer).toBe(true);
+    const last = text.trimEnd().split("\n\n").at(-1)!;
+    expect(last).toContain("event: stream.overflow");
+    expect(JSON.parse(/^data: (.*)$/m.exec(last)![1]!)).toMatchObject({ code: "CONSUMER_TOO_SLOW" });
+
+    const metrics = await (await fetch(`${cp.url}/metrics`)).text();
+    expect(metrics).toMatch(/^botmox_sse_streams_cut_off_total 1$/m);
+    expect((await tenant.api.get("/api/v1/health")).status).toBe(200);
+  });
+});
