@@ -19,6 +19,14 @@ const eventsQuery = z.object({
   types: z.string().max(500).optional().describe("comma-separated event types, e.g. command.updated,agent.online"),
 });
 
+/** Every stream of a tenant gets the same event: it is turned into JSON once, not once per stream. */
+const eventData = new WeakMap<BusEvent, string>();
+function dataOf(event: BusEvent): string {
+  let data = eventData.get(event);
+  if (data === undefined) eventData.set(event, (data = JSON.stringify(eventJson(event))));
+  return data;
+}
+
 function agentOf(event: BusEvent): string {
   return event.type === "command.updated" ? event.command.agent_id : event.agent_id;
 }
@@ -44,7 +52,7 @@ export function eventRoutes(app: FastifyInstance, ctx: RouteContext): void {
     const unsubscribe = ctx.bus.subscribeTenant(principal.tenant_id, (event) => {
       if (types && !types.has(event.type)) return;
       if (query.agent_id && agentOf(event) !== query.agent_id) return;
-      res.write(`id: ${++sequence}\nevent: ${event.type}\ndata: ${JSON.stringify(eventJson(event))}\n\n`);
+      res.write(`id: ${++sequence}\nevent: ${event.type}\ndata: ${dataOf(event)}\n\n`);
       if (res.writableLength > MAX_UNREAD_BYTES) cutOff();
     });
     const keepalive = setInterval(() => res.write(": keep-alive\n\n"), KEEPALIVE_MS);
