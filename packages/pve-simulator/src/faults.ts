@@ -34,6 +34,30 @@ export function injectedFailure(rules: FailureRule[], method: string, path: stri
 }
 
 /**
+ * A network fault, not an answer of PVE: a matching call is carried out, then the connection
+ * drops before the answer goes out (a pveproxy restart, a NAT or load balancer losing the flow).
+ */
+export interface LostAnswerRule {
+  method?: string;
+  /** The path below /api2/json: a pattern, or that exact path. */
+  path: RegExp | string;
+  /** Lose only this many answers (default: all). */
+  times?: number;
+}
+
+/** Whether this call's answer is to be lost (consuming one of the rule's `times`). */
+export function answerLost(rules: LostAnswerRule[], method: string, path: string): boolean {
+  for (const rule of rules) {
+    if (rule.method && rule.method.toUpperCase() !== method) continue;
+    if (rule.times !== undefined && rule.times <= 0) continue;
+    if (typeof rule.path === "string" ? rule.path !== path : !rule.path.test(path)) continue;
+    if (rule.times !== undefined) rule.times--;
+    return true;
+  }
+  return false;
+}
+
+/**
  * A CLI spec: `[METHOD ]PATH_REGEX=STATUS:MESSAGE[;times=N][;p=P]`, e.g.
  * `POST /clone$=500:can't lock file '/var/lock/qemu-server/lock-9000.conf' - got timeout;times=2`.
  */

@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Tokens } from "./auth.js";
 import { generateCertificate } from "./certificate.js";
-import type { FailureRule } from "./faults.js";
+import { answerLost, type FailureRule, type LostAnswerRule } from "./faults.js";
 import { DEFAULT_TIMINGS, type SimulatorTimings } from "./handlers/context.js";
 import { answer, type Reply } from "./pipeline.js";
 import { PveState } from "./state.js";
@@ -25,6 +25,8 @@ export interface SimulatorOptions {
   failures?: FailureRule[];
   /** Tasks that end with an error exitstatus instead of doing their work (live as well). */
   taskFailures?: TaskFailureRule[];
+  /** API calls carried out whose answer never arrives: the connection drops instead (live as well). */
+  lostAnswers?: LostAnswerRule[];
   /** How late a 401 is answered (pveproxy: 3000 ms; default 0 to keep tests fast). */
   authFailureDelayMs?: number;
   /** Extra DNS names for the certificate (it always covers localhost, 127.0.0.1 and ::1). */
@@ -46,6 +48,7 @@ export interface PveSimulator {
   tasks: Tasks;
   failures: FailureRule[];
   taskFailures: TaskFailureRule[];
+  lostAnswers: LostAnswerRule[];
   timings: SimulatorTimings;
   close(): Promise<void>;
 }
@@ -87,6 +90,7 @@ export async function startPveSimulator(options: SimulatorOptions = {}): Promise
   const tasks = new Tasks(taskFailures);
   const tokens = structuredClone(options.tokens ?? DEFAULT_TOKENS);
   const failures = options.failures ?? [];
+  const lostAnswers = options.lostAnswers ?? [];
   const timings: SimulatorTimings = { ...DEFAULT_TIMINGS, ...options.timings };
   const context = { tokens, state, tasks, timings, failures, authFailureDelayMs: options.authFailureDelayMs ?? 0 };
 
@@ -97,6 +101,8 @@ export async function startPveSimulator(options: SimulatorOptions = {}): Promise
         if (latency > 0) await sleep(latency);
         const reply = await answer(context, req, body);
         if (reply.delayMs) await sleep(reply.delayMs);
+        const path = new URL(req.url ?? "/", "https://pve.invalid").pathname.replace(/^\/api2\/json/, "");
+        if (answerLost(lostAnswers, (req.method ?? "GET").toUpperCase(), path)) return void req.socket.destroy();
         send(res, reply);
       })
       .catch((err: unknown) => send(res, { status: 500, message: String((err as Error).message), text: String((err as Error).message) }));
@@ -120,6 +126,7 @@ export async function startPveSimulator(options: SimulatorOptions = {}): Promise
     tasks,
     failures,
     taskFailures,
+    lostAnswers,
     timings,
     close: () =>
       new Promise<void>((resolve) => {

@@ -28,19 +28,29 @@ const TASK_POLL_MS = 250;
 
 /** Proxmox VE API over HTTPS with an API token; TLS is verified by CA or by pinned fingerprint, never off. */
 export class ProxmoxClient {
+  /** Reads share kept-alive connections. */
   private readonly agent: Agent;
+  /**
+   * Each change gets a connection of its own: when one breaks after connecting, the request
+   * may have reached PVE, and it is then never repeated. (A kept-alive connection that PVE closed
+   * while idle would make every such break ambiguous.)
+   */
+  private readonly changeAgent: Agent;
   private readonly base: URL;
   private readonly limit: Semaphore;
 
   constructor(private readonly options: ProxmoxClientOptions) {
     if (!options.fingerprint && !options.caPem) throw new ExecutorError("PVE_TLS_MISMATCH", "A Proxmox target needs a pinned fingerprint or a CA file");
     this.base = new URL("/api2/json/", options.url);
-    this.agent = options.fingerprint ? new PinnedAgent(options.fingerprint) : new Agent({ keepAlive: true, ca: options.caPem! });
+    const agent = (keepAlive: boolean) => (options.fingerprint ? new PinnedAgent(options.fingerprint, { keepAlive }) : new Agent({ keepAlive, ca: options.caPem! }));
+    this.agent = agent(true);
+    this.changeAgent = agent(false);
     this.limit = new Semaphore(options.maxInFlight ?? 8);
   }
 
   close(): void {
     this.agent.destroy();
+    this.changeAgent.destroy();
   }
 
   call<T = unknown>(method: "GET" | "POST" | "PUT" | "DELETE", path: string, params: Params = {}, signal?: AbortSignal): Promise<T> {
@@ -95,12 +105,19 @@ export class ProxmoxClient {
     if (!hasBody) form.forEach((value, key) => url.searchParams.set(key, value));
     const body = hasBody ? form.toString() : undefined;
     const described = `${method} ${url.pathname}`;
+    const change = method !== "GET";
     return new Promise<T>((resolve, reject) => {
+      // Once connected, PVE may have received the request: a change is then not safe to repeat.
+      let connected = false;
+      const failed = (err: Error) => {
+        if (err instanceof ExecutorError || signal?.aborted) return reject(err);
+        reject(connectionError(this.options.url, err, change && connected ? described : undefined));
+      };
       const req = request(
         url,
         {
           method,
-          agent: this.agent,
+          agent: change ? this.changeAgent : this.agent,
           timeout: this.options.requestTimeoutMs ?? 30_000,
           headers: {
             authorization: `PVEAPIToken=${this.options.tokenId}=${this.options.secret}`,
@@ -111,6 +128,7 @@ export class ProxmoxClient {
         (res) => {
           let text = "";
           res.setEncoding("utf8");
+          res.on("error", failed);
           res.on("data", (chunk: string) => (text += chunk));
           res.on("end", () => {
             let json: { data?: unknown; errors?: Record<string, string>; message?: string } = {};
@@ -126,12 +144,12 @@ export class ProxmoxClient {
           });
         },
       );
-      req.on("timeout", () => req.destroy(Object.assign(new Error("request timed out"), { code: "ETIMEDOUT" })));
-      req.on("error", (err) => {
-        if (err instanceof ExecutorError) return reject(err);
-        if (signal?.aborted) return reject(err);
-        reject(connectionError(this.options.url, err));
+      req.once("socket", (socket) => {
+        if (socket.connecting) socket.once("connect", () => (connected = true));
+        else connected = true;
       });
+      req.on("timeout", () => req.destroy(Object.assign(new Error("request timed out"), { code: "ETIMEDOUT" })));
+      req.on("error", failed);
       req.end(body);
     });
   }

@@ -18,11 +18,23 @@ export function pveError(status: number, message: string, errors: Record<string,
 
 const TLS_FAILURES = /^(CERT_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|ERR_TLS_CERT|ERR_SSL|HOSTNAME_MISMATCH)/;
 
-/** A connection that failed: certificate problems are never retried, the rest are. */
-export function connectionError(url: string, err: Error): ExecutorError {
+/**
+ * A connection that failed. Certificate problems are never retried. `sentChange` names a
+ * mutation whose connection was up when it broke: PVE may have received and carried it out, so it
+ * is reported as of unknown outcome, never repeated. Anything else (refused, unroutable, a read)
+ * is retried.
+ */
+export function connectionError(url: string, err: Error, sentChange?: string): ExecutorError {
   const code = (err as NodeJS.ErrnoException).code;
   if (code && TLS_FAILURES.test(code)) {
     return new ExecutorError("PVE_TLS_MISMATCH", `Proxmox at ${url} presented a certificate the configured CA does not vouch for (${code})`, { url, code });
+  }
+  if (sentChange) {
+    return new ExecutorError(
+      "PVE_OUTCOME_UNKNOWN",
+      `The connection to Proxmox at ${url} broke after ${sentChange} was sent (${code ?? err.message}); Proxmox may have carried it out, so it was not repeated. Check the VM before sending the command again`,
+      { url, code, request: sentChange },
+    );
   }
   return new ExecutorError("PVE_UNREACHABLE", `Proxmox at ${url} is not reachable: ${code ?? err.message}`, { url, code }, true);
 }

@@ -87,7 +87,9 @@ export function proxmoxHandlers(targets: Targets): ProxmoxHandlers {
       const node = p.target_node ?? p.node;
       const clone = async (newid: number) => {
         const params = { newid, name: p.name, full: p.full, target: p.target_node, storage: p.storage, format: p.format, pool: p.pool, description: p.description };
-        const upid = await pve.call<string>("POST", `${vmPath(p)}/clone`, params, ctx.signal);
+        const upid = await pve.call<string>("POST", `${vmPath(p)}/clone`, params, ctx.signal).catch((err: unknown) => {
+          throw outcomeUnknownOf(err, newid);
+        });
         if (p.wait === false) return { upid, newid, node };
         return { ...(await pve.waitForTask(p.node, upid, ctx.signal, (message) => ctx.progress(message))), newid, node };
       };
@@ -141,6 +143,12 @@ export function proxmoxHandlers(targets: Targets): ProxmoxHandlers {
 }
 
 const MAX_NEWID_COLLISIONS = 100;
+
+/** A clone whose answer was lost names the VM it may have created. */
+function outcomeUnknownOf(err: unknown, newid: number): unknown {
+  if (!(err instanceof ExecutorError) || err.code !== "PVE_OUTCOME_UNKNOWN") return err;
+  return new ExecutorError(err.code, `${err.message} (it may have created VM ${newid})`, { ...(err.details as object), newid });
+}
 
 /** PVE refused the new VM id because another VM got it first: at the API call, or in the clone worker. */
 function isNewidCollision(err: unknown): err is ExecutorError {

@@ -18,7 +18,7 @@ export class PinnedAgent extends Agent {
   private readonly pin: string;
 
   constructor(fingerprint: string, options: AgentOptions = {}) {
-    super({ ...options, keepAlive: true });
+    super({ keepAlive: true, ...options });
     this.pin = normalizeFingerprint(fingerprint);
   }
 

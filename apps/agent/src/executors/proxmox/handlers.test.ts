@@ -1,0 +1,85 @@
+import { connect, createServer, type Socket } from "node:net";
+import pino from "pino";
+import { describe, expect, test } from "vitest";
+import { freePort } from "../../../../../test/support/ports.js";
+import { pveSimulator, ROOT_SECRET, ROOT_TOKEN } from "../../../../../test/support/pve.js";
+import type { Targets } from "../../targets/targets.js";
+import type { CommandContext } from "../command-context.js";
+import { ExecutorError } from "../executor-error.js";
+import { proxmoxHandlers } from "./handlers.js";
+
+const targetsAt = (url: string, fingerprint: string) =>
+  ({ resolve: async () => ({ config: { kind: "proxmox", url, token_id: ROOT_TOKEN, fingerprint }, secret: ROOT_SECRET }) }) as unknown as Targets;
+
+function context(timeoutMs = 30_000): CommandContext & { messages: string[] } {
+  const messages: string[] = [];
+  return { commandId: "c1", signal: AbortSignal.timeout(timeoutMs), log: pino({ level: "silent" }), progress: (message) => messages.push(message), messages };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<ExecutorError> {
+  const error = await promise.then(
+    (value) => {
+      throw new Error(`expected a rejection, got ${JSON.stringify(value)}`);
+    },
+    (err: unknown) => err,
+  );
+  expect(error).toBeInstanceOf(ExecutorError);
+  return error as ExecutorError;
+}
+
+describe("Proxmox handlers when the network fails (simulator)", () => {
+  test("a clone whose answer is lost is reported as of unknown outcome with the id it used, and not cloned again", async () => {
+    await using sim = await pveSimulator({ timings: { cloneMs: 50 }, lostAnswers: [{ method: "POST", path: /\/clone$/, times: 1 }] });
+    const pve = proxmoxHandlers(targetsAt(sim.url, sim.fingerprint256));
+
+    const error = await rejection(pve["proxmox.vm.clone"]({ target: "default", node: "pve1", vmid: 9000, name: "bot-lost", full: false, wait: true }, context()));
+    expect(error).toMatchObject({ code: "PVE_OUTCOME_UNKNOWN", retryable: false, details: { newid: 102, request: "POST /api2/json/nodes/pve1/qemu/9000/clone" } });
+    expect(error.message).toContain("VM 102");
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the clone task PVE did start finishes
+    const named = [...sim.state.vms.values()].filter((vm) => vm.config.name === "bot-lost");
+    expect(named.map((vm) => vm.vmid)).toEqual([102]);
+  });
+
+  test("a config change whose answer is lost is not sent again; a read whose answer is lost is", async () => {
+    const config = "/nodes/pve2/qemu/101/config";
+    await using sim = await pveSimulator({ lostAnswers: [{ method: "PUT", path: config, times: 1 }, { method: "GET", path: config, times: 1 }] });
+    const pve = proxmoxHandlers(targetsAt(sim.url, sim.fingerprint256));
+    const vm = { target: "default", node: "pve2", vmid: 101 };
+
+    const change = await rejection(pve["proxmox.vm.config.update"]({ ...vm, set: { memory: 6144 } }, context()));
+    expect(change).toMatchObject({ code: "PVE_OUTCOME_UNKNOWN", details: { request: `PUT /api2/json${config}` } });
+    expect(sim.state.vms.get(101)!.config.memory).toBe("6144"); // PVE did carry it out
+
+    const read = await pve["proxmox.vm.config.get"](vm, context());
+    expect(sim.lostAnswers[1]!.times).toBe(0); // the first read's answer was lost, and it was asked again
+    expect(read.config).toMatchObject({ memory: "6144" });
+  });
+
+  test("a clone sent while Proxmox refuses connections is retried, and clones once when it is back", async () => {
+    await using sim = await pveSimulator({ timings: { cloneMs: 50 } });
+    const port = await freePort();
+    const pve = proxmoxHandlers(targetsAt(`https://127.0.0.1:${port}`, sim.fingerprint256));
+    const ctx = context();
+
+    const clone = pve["proxmox.vm.clone"]({ target: "default", node: "pve1", vmid: 9000, name: "bot-back", full: false, wait: true }, ctx);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const sockets = new Set<Socket>();
+    const relay = createServer((client) => {
+      const upstream = connect(sim.port, "127.0.0.1");
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on("error", () => {});
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => relay.listen(port, "127.0.0.1", resolve));
+    try {
+      expect(await clone).toMatchObject({ exitstatus: "OK", newid: 102 });
+      expect(ctx.messages.some((message) => message.startsWith("PVE_UNREACHABLE"))).toBe(true);
+      expect([...sim.state.vms.values()].filter((vm) => vm.config.name === "bot-back")).toHaveLength(1);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      relay.close();
+    }
+  });
+});
