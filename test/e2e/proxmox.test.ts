@@ -170,6 +170,23 @@ describe("Proxmox VE through the control plane (simulator validating the real PV
     expect(audit.body.entries.filter((e: { action: string }) => e.action === "command.succeeded")).toHaveLength(40);
   });
 
+  test("SIGTERM is not held up by an inventory collection waiting on a Proxmox host that is down", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant, { BOTMOX_SHUTDOWN_GRACE_MS: "1000" });
+    const sim = await pveSimulator();
+    for (const name of ["pve-a", "pve-b"]) expect((await addProxmoxTarget(agent, name, sim)).code).toBe(0);
+    await sim.close(); // the host goes down: every connection is refused, and retried
+
+    const run = await agent.start();
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // the collection at start is retrying pve-a
+    const stoppingAt = Date.now();
+    const exit = await run.kill("SIGTERM");
+    expect(exit.code).toBe(0);
+    expect(Date.now() - stoppingAt).toBeLessThan(5_000);
+    expect(run.logs().some((line) => line.msg === "target did not answer the inventory collection")).toBe(false);
+  });
+
   test("the token secret never reaches the control plane: not the frames, its database, or either side's logs", async () => {
     await using cp = await startControlPlane();
     const tenant = await cp.tenant();

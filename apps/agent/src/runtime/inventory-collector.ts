@@ -10,6 +10,8 @@ export interface Collected {
   unhealthy: number;
 }
 
+const TARGET_TIMEOUT_MS = 30_000;
+
 /**
  * Gathers VMs (Proxmox) and folders and devices (SyncThing) of every target, keeps them in the
  * local store, and hands the snapshot on (the runtime decides, by policy, what leaves the machine).
@@ -18,6 +20,8 @@ export class InventoryCollector {
   private timer: NodeJS.Timeout | undefined;
   private soon: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** Aborted by stop(): a collection waiting on a dead target must not hold up a shutdown. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly targets: Targets,
@@ -37,6 +41,7 @@ export class InventoryCollector {
   stop(): Promise<void> {
     clearInterval(this.timer);
     clearTimeout(this.soon);
+    this.stopping.abort();
     return this.running ?? Promise.resolve();
   }
 
@@ -51,7 +56,7 @@ export class InventoryCollector {
   }
 
   collectNow(): void {
-    if (this.running) return;
+    if (this.running || this.stopping.signal.aborted) return;
     this.running = this.collect()
       .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, "inventory collection failed"))
       .finally(() => (this.running = undefined));
@@ -62,7 +67,9 @@ export class InventoryCollector {
     let healthy = 0;
     let unhealthy = 0;
     for (const target of this.targets.list()) {
-      const ctx = { commandId: `inventory:${target.name}`, signal: AbortSignal.timeout(30_000), progress: () => {}, log: this.log };
+      if (this.stopping.signal.aborted) return; // a partial snapshot would drop the targets not asked yet
+      const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(TARGET_TIMEOUT_MS)]);
+      const ctx = { commandId: `inventory:${target.name}`, signal, progress: () => {}, log: this.log };
       try {
         if (target.kind === "proxmox") {
           const { vms } = await this.handlers["proxmox.vm.list"]({ target: target.name }, ctx);
@@ -75,6 +82,7 @@ export class InventoryCollector {
         }
         healthy++;
       } catch (err) {
+        if (this.stopping.signal.aborted) return;
         unhealthy++;
         this.log.warn({ target: target.name, err: (err as Error).message }, "target did not answer the inventory collection");
       }
