@@ -138,4 +138,20 @@ describe("storage_policy: operational data stays where the tenant says", () => {
     expect(leak).toMatchObject({ status: "failed", result: null, error: { code: "SECRET_LEAK_BLOCKED" } });
     await agent.child!.waitForLog((line) => line.msg === "command result contained a vault secret; it was withheld");
   });
+
+  test("acknowledged results leave the agent's journal once the retention period passes, while it runs", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    // Retention 0: pruned about once a second (a tenth of the period, at least a second apart).
+    await using agent = await pairAgent(cp, tenant, { BOTMOX_JOURNAL_RETENTION_DAYS: "0" });
+    await agent.start();
+    const run = commander(tenant, agent);
+    for (let i = 0; i < 20; i++) expect((await run("agent.ping", {})).status).toBe("succeeded");
+
+    const journal = () => agent.cli(["status"]).then((status) => JSON.parse(status.stdout).journal as Record<string, number>);
+    await until("the journal to be pruned", async () => ((await journal()).total === 0 ? true : undefined), 10_000);
+    const pruned = agent.child!.logs().filter((line) => line.msg === "pruned acknowledged results past their retention from the journal");
+    expect(pruned.reduce((sum, line) => sum + (line.count as number), 0)).toBe(20);
+    expect((await run("agent.ping", {})).status).toBe("succeeded");
+  });
 });

@@ -43,6 +43,8 @@ export class Journal {
         executions INTEGER NOT NULL DEFAULT 0
       );
       CREATE INDEX IF NOT EXISTS commands_unacked ON commands(finished_at) WHERE acked_at IS NULL AND status != 'running';
+      -- Pruning reads only the expired entries, not the whole journal (months of results).
+      CREATE INDEX IF NOT EXISTS commands_prunable ON commands(finished_at) WHERE acked_at IS NOT NULL;
       -- Earlier versions kept the inventory here; it lives in inventory.db now and is collected again at start.
       DROP TABLE IF EXISTS inventory;
     `);

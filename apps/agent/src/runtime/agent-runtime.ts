@@ -39,7 +39,18 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
   const journal = new Journal(agentDataFiles(home).journal);
   const interrupted = journal.recoverInterrupted();
   if (interrupted > 0) log.warn({ count: interrupted }, "commands were interrupted by the last stop; reporting them failed");
-  journal.prune(Date.now() - env.BOTMOX_JOURNAL_RETENTION_DAYS * 86_400_000);
+  const retentionMs = env.BOTMOX_JOURNAL_RETENTION_DAYS * 86_400_000;
+  const prune = () => {
+    try {
+      const pruned = journal.prune(Date.now() - retentionMs);
+      if (pruned > 0) log.info({ count: pruned }, "pruned acknowledged results past their retention from the journal");
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, "could not prune the journal; trying again later");
+    }
+  };
+  prune();
+  const pruner = setInterval(prune, pruneIntervalMs(retentionMs));
+  pruner.unref();
 
   const targets = new Targets(home, vault);
   const handlers = buildHandlerTable(targets);
@@ -152,6 +163,7 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
     async stop() {
       clearInterval(guardRefresh);
       clearInterval(resender);
+      clearInterval(pruner);
       // Stop taking dispatches at once, even while the background loops below wind down.
       const drained = runner.shutdown(env.BOTMOX_SHUTDOWN_GRACE_MS);
       await inventory.stop();
@@ -164,6 +176,11 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
       journal.close();
     },
   };
+}
+
+/** Hourly; a tenth of a shorter retention period, but at most once a second. */
+function pruneIntervalMs(retentionMs: number): number {
+  return Math.min(3_600_000, Math.max(1_000, retentionMs / 10));
 }
 
 async function waitForAcks(journal: Journal, maxMs: number): Promise<void> {
