@@ -4,6 +4,7 @@ import { describe, expect, test } from "vitest";
 import { commander, pairAgent, startControlPlane } from "../support/botmox.js";
 import { addProxmoxTarget, pveSimulator, ROOT_SECRET } from "../support/pve.js";
 import { captureProxy } from "../support/tcp-capture.js";
+import { until } from "../support/until.js";
 
 
 
@@ -168,6 +169,31 @@ describe("Proxmox VE through the control plane (simulator validating the real PV
     expect(sim.state.fileLockTimeouts).toBeGreaterThan(0);
     const audit = await tenant.api.get("/api/v1/audit?limit=1000");
     expect(audit.body.entries.filter((e: { action: string }) => e.action === "command.succeeded")).toHaveLength(40);
+  });
+
+  test("a command waiting for a busy VM ends at its own timeout or cancel, not when the VM is free", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    await using sim = await pveSimulator({ timings: { taskMs: 30_000 } });
+    expect((await addProxmoxTarget(agent, "default", sim)).code).toBe(0);
+    await agent.start();
+    const api = tenant.as("operator");
+    const vm = { node: "pve2", vmid: 101 };
+    const long = await api.post(`/api/v1/agents/${agent.agentId}/commands`, { name: "proxmox.vm.snapshot.create", params: { ...vm, snapname: "s1" } });
+    await until("the snapshot task to run", async () => ([...sim.tasks.all.values()].some((task) => task.type === "qmsnapshot" && task.status === "running") ? true : undefined), 10_000);
+
+    const startedAt = Date.now();
+    const timedOut = await api.post(`/api/v1/agents/${agent.agentId}/commands?wait=20`, { name: "proxmox.vm.config.update", params: { ...vm, set: { cores: 4 } }, timeout_ms: 1_000 });
+    expect(timedOut.body).toMatchObject({ status: "failed", error: { code: "COMMAND_TIMEOUT" } });
+    expect(Date.now() - startedAt).toBeLessThan(5_000);
+
+    const waiting = await api.post(`/api/v1/agents/${agent.agentId}/commands`, { name: "proxmox.vm.start", params: vm });
+    await until("the start to be running", async () => ((await api.get(`/api/v1/commands/${waiting.body.id}`)).body.status === "running" ? true : undefined), 10_000);
+    await api.post(`/api/v1/commands/${waiting.body.id}/cancel`);
+    expect((await api.get(`/api/v1/commands/${waiting.body.id}?wait=5`)).body.status).toBe("cancelled");
+    expect((await api.get(`/api/v1/commands/${long.body.id}`)).body.status).toBe("running");
+    expect(sim.state.vms.get(101)!.config.cores).toBe(2); // untouched: the timed-out change never reached PVE
   });
 
   test("SIGTERM is not held up by an inventory collection waiting on a Proxmox host that is down", async () => {

@@ -54,7 +54,7 @@ export class ProxmoxClient {
   }
 
   call<T = unknown>(method: "GET" | "POST" | "PUT" | "DELETE", path: string, params: Params = {}, signal?: AbortSignal): Promise<T> {
-    return this.limit.run(() => this.send<T>(method, path, params, signal));
+    return this.limit.run(() => this.send<T>(method, path, params, signal), signal);
   }
 
   /** Retries lock contention and unreachability with backoff and jitter until the signal ends it. */

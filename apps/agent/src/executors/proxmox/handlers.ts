@@ -53,7 +53,7 @@ export function proxmoxHandlers(targets: Targets): ProxmoxHandlers {
         onRetry,
       );
       return { ...outcome, ...extra };
-    });
+    }, ctx.signal);
   };
 
   const power = (action: string) => (p: VmRef & { wait: boolean }, ctx: CommandContext) =>
@@ -129,7 +129,7 @@ export function proxmoxHandlers(targets: Targets): ProxmoxHandlers {
         await pve.retrying(() => pve.call("PUT", `${vmPath(p)}/config`, params, ctx.signal), ctx.signal);
         const { digest } = await pve.call<{ digest: string }>("GET", `${vmPath(p)}/config`, {}, ctx.signal);
         return { digest };
-      });
+      }, ctx.signal);
     },
     "proxmox.vm.resize": (p, ctx) => runTask(p, ctx, (pve) => pve.call<string>("PUT", `${vmPath(p)}/resize`, { disk: p.disk, size: p.size }, ctx.signal), { vmid: p.vmid, disk: p.disk }),
     "proxmox.vm.snapshot.list": async (p, ctx) => ({ snapshots: await read<Json[]>(p.target, ctx, `${vmPath(p)}/snapshot`) }),

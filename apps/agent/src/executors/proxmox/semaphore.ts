@@ -1,3 +1,24 @@
+/**
+ * Waits in `queue` until handed a turn. A waiter whose signal aborts leaves the queue at once
+ * and rejects with the signal's reason, so a command past its timeout or cancelled does not
+ * sit behind a long task holding its slot.
+ */
+function waitForTurn(queue: Array<() => void>, signal: AbortSignal | undefined): Promise<void> {
+  signal?.throwIfAborted();
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      queue.splice(queue.indexOf(turn), 1);
+      reject(signal!.reason);
+    };
+    const turn = () => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    };
+    queue.push(turn);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
 /** At most `limit` holders at once; the rest wait in order. */
 export class Semaphore {
   private active = 0;
@@ -5,34 +26,35 @@ export class Semaphore {
 
   constructor(private readonly limit: number) {}
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
+  async run<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    // A released slot passes straight to the next waiter, so `active` counts it all along.
+    if (this.active >= this.limit) await waitForTurn(this.waiting, signal);
+    else this.active++;
     try {
       return await work();
     } finally {
-      this.active--;
-      this.waiting.shift()?.();
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
     }
   }
 }
 
 /** One holder per key: operations on the same VM run one at a time. */
 export class KeyedMutex {
-  private readonly tails = new Map<string, Promise<void>>();
+  /** A key is held while present; its array holds the waiters. */
+  private readonly held = new Map<string, Array<() => void>>();
 
-  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const tail = new Promise<void>((resolve) => (release = resolve));
-    const chained = previous.then(() => tail);
-    this.tails.set(key, chained);
-    await previous;
+  async run<T>(key: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const waiting = this.held.get(key);
+    if (waiting) await waitForTurn(waiting, signal);
+    else this.held.set(key, []);
     try {
       return await work();
     } finally {
-      release();
-      if (this.tails.get(key) === chained) this.tails.delete(key);
+      const next = this.held.get(key)!.shift();
+      if (next) next();
+      else this.held.delete(key);
     }
   }
 }
