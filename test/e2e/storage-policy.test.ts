@@ -139,6 +139,19 @@ describe("storage_policy: operational data stays where the tenant says", () => {
     await agent.child!.waitForLog((line) => line.msg === "command result contained a vault secret; it was withheld");
   });
 
+  test("a target added while the agent runs has its secret guarded from its first command", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    await using st = await startSyncthing("late");
+    await agent.start();
+    expect((await agent.cli(["targets", "add", "syncthing", "sync", "--from-config", st.configPath])).code).toBe(0);
+    mkdirSync(join(st.dataDir, "trap"), { recursive: true });
+    // At once: well before the running agent next re-reads its vault (every 15 s).
+    const leak = await commander(tenant, agent, "operator")("syncthing.folder.add", { target: "sync", id: "trap", label: st.apiKey, path: join(st.dataDir, "trap") });
+    expect(leak).toMatchObject({ status: "failed", result: null, error: { code: "SECRET_LEAK_BLOCKED" } });
+  });
+
   test("acknowledged results leave the agent's journal once the retention period passes, while it runs", async () => {
     await using cp = await startControlPlane();
     const tenant = await cp.tenant();

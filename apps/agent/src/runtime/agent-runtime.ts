@@ -30,7 +30,8 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
   if (!privateKeyBase64) throw new Error(`No private key in the vault (${vault.location}); pair this agent again`);
   const guard = new SecretGuard();
   guard.update(await vault.values());
-  // Targets added while running (botmox-agent targets add) bring new secrets to guard.
+  // Targets added while running (botmox-agent targets add) bring new secrets to guard; a command
+  // using one guards it at once (see Targets), this catches the rest.
   const guardRefresh = setInterval(() => {
     vault.values().then((values) => guard.update(values), (err: unknown) => log.warn({ err: (err as Error).message }, "could not refresh the secret guard"));
   }, 15_000);
@@ -52,7 +53,7 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
   const pruner = setInterval(prune, pruneIntervalMs(retentionMs));
   pruner.unref();
 
-  const targets = new Targets(home, vault);
+  const targets = new Targets(home, vault, (secret) => guard.add(secret));
   const handlers = buildHandlerTable(targets);
   const startedAt = new Date().toISOString();
   const state = (connected: boolean, sessionId: string | null) =>

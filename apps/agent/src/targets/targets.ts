@@ -28,6 +28,8 @@ export class Targets {
   constructor(
     private readonly home: string,
     private readonly vault: Vault,
+    /** Told every credential handed to a command (the running agent guards them from then on). */
+    private readonly onSecret: (secret: string) => void = () => {},
   ) {}
 
   list(): Array<{ name: string } & TargetConfig> {
@@ -46,6 +48,7 @@ export class Targets {
     }
     const secret = await this.vault.get(secretName(name));
     if (!secret) throw new ExecutorError("TARGET_NOT_FOUND", `The credential of target "${name}" is missing from the vault; add the target again`);
+    this.onSecret(secret);
     const { name: _name, ...config } = target;
     return { config: config as Extract<TargetConfig, { kind: K }>, secret };
   }

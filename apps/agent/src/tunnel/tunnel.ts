@@ -25,6 +25,9 @@ import type { SecretGuard } from "./secret-guard.js";
 
 /** How long after the upgrade the control plane has to answer hello (it allows 10 s for hello itself). */
 const WELCOME_TIMEOUT_MS = 15_000;
+/** What is read of a refused upgrade's answer (the control plane's error body is far shorter), and for how long. */
+const REFUSAL_BODY_MAX = 4_096;
+const REFUSAL_READ_MS = 10_000;
 
 export interface TunnelOptions {
   server: string;
@@ -37,6 +40,8 @@ export interface TunnelOptions {
   guard: SecretGuard;
   backoffBaseMs?: number;
   backoffCapMs?: number;
+  /** How long the answer to a refused upgrade is read before the next attempt (default 10 s). */
+  refusalReadMs?: number;
   onMessage(message: ServerToAgent): void;
   onConnected(welcome: ServerToAgent<"welcome">["payload"]): void;
   onDisconnected(): void;
@@ -133,9 +138,16 @@ export class Tunnel {
     return new Promise<Outcome>((resolve) => {
       let outcome: Outcome = { reconnect: true };
       ws.on("unexpected-response", (_req, res) => {
+        // Only the start of the body matters, and only for so long: a peer trickling an endless
+        // answer must not hold the reconnect loop or fill memory.
         let body = "";
-        res.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
-        res.on("end", () => {
+        const deadline = setTimeout(() => res.destroy(), this.options.refusalReadMs ?? REFUSAL_READ_MS);
+        res.on("data", (chunk: Buffer) => {
+          if (body.length < REFUSAL_BODY_MAX) body += chunk.toString("utf8").slice(0, REFUSAL_BODY_MAX - body.length);
+        });
+        res.on("error", () => {});
+        res.on("close", () => {
+          clearTimeout(deadline);
           const status = res.statusCode ?? 0;
           const retryAfterS = Number(res.headers["retry-after"]);
           this.options.log.warn({ status, body: body.slice(0, 500) }, "control plane refused the connection");
@@ -172,6 +184,7 @@ export class Tunnel {
         const message = decoded.message as ServerToAgent;
         if (message.type === "welcome") {
           clearTimeout(welcomeTimer);
+          clearInterval(heartbeat); // a repeated welcome restarts the heartbeat, it does not add one
           this.ready = true;
           this.attempt = 0;
           heartbeat = setInterval(() => {

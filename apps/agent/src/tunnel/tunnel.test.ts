@@ -1,0 +1,105 @@
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import pino from "pino";
+import { afterEach, describe, expect, test } from "vitest";
+import WebSocket, { WebSocketServer } from "ws";
+import { encodeFrame, MAX_FRAME_BYTES, SERVER_TO_AGENT } from "@botmox/protocol";
+import { generateAgentKeyPair, loadPrivateKey } from "../identity/keys.js";
+import { SecretGuard } from "./secret-guard.js";
+import { Tunnel, type TunnelOptions } from "./tunnel.js";
+
+const servers: Server[] = [];
+const tunnels: Tunnel[] = [];
+afterEach(async () => {
+  await Promise.all(tunnels.splice(0).map((tunnel) => tunnel.stop()));
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+/** A stand-in for the control plane on a real socket: `onUpgrade` decides what each attempt gets. */
+async function fakeControlPlane(onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): Promise<string> {
+  const server = createServer();
+  server.on("upgrade", onUpgrade);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function startTunnel(server: string, extra: Partial<TunnelOptions> = {}): { tunnel: Tunnel; logs: Array<Record<string, unknown>> } {
+  const logs: Array<Record<string, unknown>> = [];
+  const log = pino({ level: "debug" }, { write: (line: string) => logs.push(JSON.parse(line)) });
+  const tunnel = new Tunnel({
+    server,
+    agentId: "00000000-0000-7000-8000-000000000001",
+    privateKey: loadPrivateKey(generateAgentKeyPair().privateKeyBase64),
+    capabilities: [],
+    maxInFlight: 1,
+    log,
+    guard: new SecretGuard(),
+    backoffBaseMs: 50,
+    backoffCapMs: 100,
+    onMessage: () => {},
+    onConnected: () => {},
+    onDisconnected: () => {},
+    onFatal: () => {},
+    ...extra,
+  });
+  tunnels.push(tunnel);
+  tunnel.start();
+  return { tunnel, logs };
+}
+
+const welcome = (heartbeatMs: number) =>
+  encodeFrame(SERVER_TO_AGENT, "welcome", { protocol_version: 1, session_id: "s", server_time: Date.now(), heartbeat_ms: heartbeatMs, max_frame_bytes: MAX_FRAME_BYTES });
+
+describe("Tunnel against a misbehaving peer", () => {
+  test("a repeated welcome restarts the heartbeat instead of adding more, which dropped the tunnel", async () => {
+    const wss = new WebSocketServer({ noServer: true });
+    let pings = 0;
+    let connections = 0;
+    const url = await fakeControlPlane((req, socket, head) =>
+      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        connections++;
+        ws.on("ping", () => pings++);
+        ws.once("message", () => {
+          for (let i = 0; i < 5; i++) ws.send(welcome(100));
+        });
+      }),
+    );
+    startTunnel(url);
+    await new Promise((resolve) => setTimeout(resolve, 250)); // connected and welcomed five times
+    const before = pings;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // One heartbeat every 100 ms: about ten pings a second, not fifty.
+    expect(pings - before).toBeGreaterThanOrEqual(7);
+    expect(pings - before).toBeLessThanOrEqual(12);
+    expect(connections).toBe(1); // the heartbeats did not trip over each other and drop the tunnel
+  });
+
+  test("a refusal whose body never ends is read for a bounded time and size, then the tunnel tries again", async () => {
+    let attempts = 0;
+    let sent = 0;
+    const url = await fakeControlPlane((_req, socket) => {
+      attempts++;
+      socket.write("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n");
+      const chunk = "x".repeat(64 * 1024);
+      const trickle = setInterval(() => {
+        if (socket.destroyed) return clearInterval(trickle);
+        socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+        sent += chunk.length;
+      }, 20);
+      socket.on("error", () => {});
+      socket.on("close", () => clearInterval(trickle));
+    });
+    const { logs } = startTunnel(url, { refusalReadMs: 500 });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(attempts).toBeGreaterThanOrEqual(2);
+    const refusals = logs.filter((line) => line.msg === "control plane refused the connection");
+    expect(refusals.length).toBeGreaterThanOrEqual(1);
+    expect(refusals[0]).toMatchObject({ status: 503 });
+    expect(sent).toBeGreaterThan(100_000); // far more was offered than the 4 KiB kept
+  });
+});
