@@ -148,6 +148,24 @@ describe("the gateway survives bad input", () => {
     expect(metrics.body).toMatch(/botmox_ws_bad_frames_total\{code="INVALID_JSON"\} 1/);
   });
 
+  test("a revoke between the upgrade and hello closes that connection too, and its hello gets nowhere", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    const agent = await rawAgent(cp, tenant);
+    const ws = agent.connect();
+    inbox(ws);
+    await new Promise((resolve) => ws.once("open", resolve));
+    const closedAt = Promise.race([closed(ws), new Promise((resolve) => setTimeout(resolve, 5_000, "still open"))]);
+
+    expect((await tenant.api.post(`/api/v1/agents/${agent.agentId}/revoke`)).status).toBe(200);
+    if (ws.readyState === WebSocket.OPEN) ws.send(hello(agent.agentId));
+    expect(await closedAt).toMatchObject({ code: 4003 });
+    expect(inbox(ws).frames.map((frame) => frame.type)).not.toContain("welcome");
+    const refusedCommand = await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands`, { name: "agent.ping" });
+    expect(refusedCommand.body.error).toMatchObject({ code: "AGENT_REVOKED" });
+    expect((await apiClient(cp.url).get("/api/v1/health")).body.agents_connected).toBe(0);
+  });
+
   test("bad HTTP input gets a 400 naming the field and changes nothing", async () => {
     await using cp = await startControlPlane();
     const tenant = await cp.tenant();

@@ -40,7 +40,7 @@ describe("AgentSession dispatch pump", () => {
       },
       redelivered: async () => null,
     } as unknown as CommandLifecycle;
-    const store = { activeCommands: async () => [], updateAgentSession: async () => {}, getStoragePolicy: async () => DEFAULT_STORAGE_POLICY } as unknown as Store;
+    const store = { getAgent: async () => ({ ...agent, status: "online" }), activeCommands: async () => [], updateAgentSession: async () => {}, getStoragePolicy: async () => DEFAULT_STORAGE_POLICY } as unknown as Store;
     const bus = new EventBus();
     const ws = new FakeSocket();
     const session = new AgentSession(ws as unknown as WebSocket, agent, {

@@ -49,6 +49,9 @@ export class AgentSession {
   readonly agentId: string;
   readonly tenantId: string;
   private state: "awaiting_hello" | "ready" | "closed" = "awaiting_hello";
+  private helloSeen = false;
+  /** close() was called: no new work goes out while the socket winds down. */
+  private closing = false;
   private readonly inflight = new Set<string>();
   /** Slots promised to commands being inserted as dispatched (see reserve). */
   private reserved = 0;
@@ -85,7 +88,7 @@ export class AgentSession {
   }
 
   get isReady(): boolean {
-    return this.state === "ready";
+    return this.state === "ready" && !this.closing;
   }
 
   send<T extends ServerToAgentType>(type: T, payload: z.input<(typeof SERVER_TO_AGENT)[T]>): boolean {
@@ -99,6 +102,7 @@ export class AgentSession {
 
   close(code: number, reason: string): void {
     if (this.state === "closed") return;
+    this.closing = true;
     this.ws.close(code, reason.slice(0, 120));
   }
 
@@ -235,13 +239,24 @@ export class AgentSession {
   }
 
   private async onHello(hello: AgentToServer<"hello">["payload"]): Promise<void> {
-    if (this.state !== "awaiting_hello") return this.reject({ code: "INVALID_FRAME", message: "hello was already received" });
+    if (this.helloSeen) return this.reject({ code: "INVALID_FRAME", message: "hello was already received" });
+    this.helloSeen = true;
     clearTimeout(this.helloTimer);
     if (hello.agent_id !== this.agentId) return this.close(CLOSE_CODES.HELLO_REQUIRED.code, "hello agent_id does not match the signed upgrade");
     const version = Math.max(...hello.protocol_versions.filter((v) => (PROTOCOL_VERSIONS as readonly number[]).includes(v)));
     if (!Number.isFinite(version)) {
       return this.close(CLOSE_CODES.UNSUPPORTED_PROTOCOL.code, `server speaks protocol ${PROTOCOL_VERSIONS.join(",")}`);
     }
+    // Checked again: a revoke between the upgrade and this hello found no registered session to close.
+    let agent: AgentRecord | null;
+    try {
+      agent = await this.deps.store.getAgent(this.agentId);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, "could not check the agent at hello; asking it to retry");
+      return this.close(CLOSE_CODES.TRY_AGAIN_LATER.code, JSON.stringify({ retry_after_ms: WELCOME_RETRY_MS }));
+    }
+    if (!agent || agent.status === "revoked") return this.close(CLOSE_CODES.AGENT_REVOKED.code, "agent revoked");
+    if (this.closing || this.state === "closed") return;
     if (!this.deps.register(this)) return;
     this.state = "ready";
     this.maxInFlight = hello.max_in_flight;

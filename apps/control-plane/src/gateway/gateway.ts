@@ -27,6 +27,8 @@ export interface GatewayOptions {
 export class Gateway {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
   private readonly sessions = new Map<string, AgentSession>();
+  /** Upgraded but not registered yet (no hello): a revoke must reach these too. */
+  private readonly arriving = new Set<AgentSession>();
   private readonly auth: UpgradeAuthenticator;
   private pendingHandshakes = 0;
   private draining = false;
@@ -73,8 +75,10 @@ export class Gateway {
     return session.request(kind, commandId);
   }
 
+  /** Closes every connection of the agent, also one still before its hello. */
   disconnect(agentId: string, code: number, reason: string): void {
     this.sessions.get(agentId)?.close(code, reason);
+    for (const session of this.arriving) if (session.agentId === agentId) session.close(code, reason);
   }
 
   /** Closes every tunnel with "try again later", each agent told a different delay so they do not all return at once. */
@@ -124,7 +128,7 @@ export class Gateway {
         if (socket.destroyed) return;
         this.wss.handleUpgrade(req, socket, head, (ws) => {
           socket.off("error", onSocketError); // the WebSocket handles its socket's errors from here on
-          new AgentSession(ws, agent, {
+          const session = new AgentSession(ws, agent, {
             store: this.options.store,
             lifecycle: this.options.lifecycle,
             bus: this.options.bus,
@@ -134,6 +138,7 @@ export class Gateway {
             register: (session) => this.register(session),
             unregister: (session) => this.unregister(session),
           });
+          this.arriving.add(session);
         });
       })
       .catch((err: unknown) => {
@@ -146,6 +151,7 @@ export class Gateway {
   }
 
   private register(session: AgentSession): boolean {
+    this.arriving.delete(session);
     if (this.draining) {
       const retryAfterMs = 1_000 + Math.floor(Math.random() * 5_000);
       session.close(CLOSE_CODES.TRY_AGAIN_LATER.code, JSON.stringify({ retry_after_ms: retryAfterMs }));
@@ -158,6 +164,7 @@ export class Gateway {
   }
 
   private unregister(session: AgentSession): boolean {
+    this.arriving.delete(session);
     if (this.sessions.get(session.agentId) !== session) return false;
     this.sessions.delete(session.agentId);
     return true;
