@@ -52,6 +52,7 @@ describe("AgentSession dispatch pump", () => {
       heartbeatMs: 60_000,
       register: () => true,
       unregister: () => true,
+      isConnected: () => false,
     });
     ws.emit("message", Buffer.from(JSON.stringify(hello)), false);
     await tick();

@@ -29,6 +29,7 @@ const ACK_DELAY_MS = 20;
 const ACK_BATCH = 256;
 const PUMP_RETRY_MS = 1_000;
 const WELCOME_RETRY_MS = 5_000;
+const OFFLINE_RETRY_MS = 2_000;
 
 export interface SessionDeps {
   store: Store;
@@ -41,6 +42,8 @@ export interface SessionDeps {
   register(session: AgentSession): boolean;
   /** Forgets the session; true when it was the agent's current one (not replaced by a newer connection). */
   unregister(session: AgentSession): boolean;
+  /** Whether the agent has a live session here now. */
+  isConnected(agentId: string): boolean;
 }
 
 /** One agent's tunnel: hello, dispatch with a bounded in-flight window, results, acks. */
@@ -393,11 +396,21 @@ export class AgentSession {
     this.state = "closed";
     const wasCurrent = this.deps.unregister(this);
     if (!wasReady || !wasCurrent) return;
-    const now = Date.now();
     this.log.info({ code }, "agent disconnected");
-    this.deps.store
-      .updateAgentSession(this.agentId, { status: "offline", last_seen_at: now, session_id: null })
-      .then(() => this.deps.bus.publish({ type: "agent.offline", tenant_id: this.tenantId, agent_id: this.agentId, at: now }))
-      .catch((err: unknown) => this.log.error({ err }, "could not record agent offline"));
+    this.recordOffline(Date.now());
+  }
+
+  /** Retried while the store is unavailable, unless the agent is back meanwhile: it must not look online for good. */
+  private recordOffline(at: number): void {
+    // Started inside a promise: a store that throws at once must not escape into the socket's close handler.
+    Promise.resolve()
+      .then(() => this.deps.store.updateAgentSession(this.agentId, { status: "offline", last_seen_at: at, session_id: null }))
+      .then(() => this.deps.bus.publish({ type: "agent.offline", tenant_id: this.tenantId, agent_id: this.agentId, at }))
+      .catch((err: unknown) => {
+        this.log.error({ err: (err as Error).message }, "could not record agent offline; trying again");
+        setTimeout(() => {
+          if (!this.deps.isConnected(this.agentId)) this.recordOffline(at);
+        }, OFFLINE_RETRY_MS).unref();
+      });
   }
 }

@@ -137,6 +137,7 @@ export class Gateway {
             heartbeatMs: this.options.heartbeatMs,
             register: (session) => this.register(session),
             unregister: (session) => this.unregister(session),
+            isConnected: (agentId) => this.sessions.has(agentId),
           });
           this.arriving.add(session);
         });

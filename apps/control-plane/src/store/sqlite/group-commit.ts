@@ -1,4 +1,14 @@
 import type Database from "better-sqlite3";
+import { ApiError } from "../../errors/api-error.js";
+
+const RETRY_AFTER_S = 5;
+
+/** Another process holding the database's write lock past busy_timeout is a passing outage, not a bug. */
+function storeError(err: unknown): unknown {
+  const code = (err as { code?: string }).code ?? "";
+  if (!code.startsWith("SQLITE_BUSY") && !code.startsWith("SQLITE_LOCKED")) return err;
+  return new ApiError("STORE_UNAVAILABLE", `The database is locked by another process (${code}); try again shortly`, null, { "retry-after": String(RETRY_AFTER_S) });
+}
 
 /**
  * Group commit: every write of one event-loop turn shares one SQLite transaction, committed
@@ -16,7 +26,11 @@ export class GroupCommit {
 
   run<T>(write: () => T): Promise<T> {
     if (!this.open) {
-      this.db.exec("BEGIN IMMEDIATE");
+      try {
+        this.db.exec("BEGIN IMMEDIATE");
+      } catch (err) {
+        return Promise.reject(storeError(err));
+      }
       this.open = true;
       setImmediate(() => this.commit());
     }
@@ -44,7 +58,7 @@ export class GroupCommit {
       this.db.exec("COMMIT");
     } catch (err) {
       if (this.db.inTransaction) this.db.exec("ROLLBACK");
-      for (const waiter of waiters) waiter.reject(err);
+      for (const waiter of waiters) waiter.reject(storeError(err));
       return;
     }
     for (const waiter of waiters) waiter.resolve();

@@ -49,7 +49,9 @@ export class SqliteStore implements Store {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("foreign_keys = ON");
-    this.db.pragma("busy_timeout = 5000");
+    // Waiting blocks the event loop (every request and tunnel): a writer of another process (the
+    // admin CLI) is done within milliseconds, one holding the lock longer is answered STORE_UNAVAILABLE.
+    this.db.pragma("busy_timeout = 1000");
     migrate(this.db);
     if (file !== ":memory:") {
       // Checkpoints (and their fsync) happen in a worker; the big auto-checkpoint is only a safety net.
