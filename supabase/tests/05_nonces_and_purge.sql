@@ -2,7 +2,7 @@
 begin;
 set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
-select plan(17);
+select plan(18);
 
 insert into public.tenants (id, name) values
   ('aaaaaaaa-0000-4000-8000-000000000001', 'A'),
@@ -42,22 +42,27 @@ insert into public.commands (id, tenant_id, agent_id, name, params, status, resu
   ('c0000000-0000-4000-8000-000000000003', 'aaaaaaaa-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', 'proxmox.vm.start', '{"vmid": 100}', 'queued', null, 't', 1000, now()),
   ('c0000000-0000-4000-8000-000000000004', 'bbbbbbbb-0000-4000-8000-000000000002', 'b0000000-0000-4000-8000-000000000001', 'proxmox.vm.list', '{"target": "pve"}', 'succeeded', '{"vms": []}', 't', 1000, now());
 
+update public.commands set error = '{"code": "PVE_TASK_FAILED", "message": "storage nas-7 is not online", "details": {"log_tail": ["nas-7"]}}'
+ where id = 'c0000000-0000-4000-8000-000000000002';
 select is(public.purge_operational('aaaaaaaa-0000-4000-8000-000000000001', 'api_key:admin'),
-  '{"inventory": 3, "events": 1, "telemetry": 1, "command_results": 1, "command_params": 2}'::jsonb, 'purge deletes and reports per kind');
+  '{"inventory": 3, "events": 1, "telemetry": 1, "command_results": 1, "command_params": 2, "command_errors": 1}'::jsonb, 'purge deletes and reports per kind');
 select is((select count(*)::int from public.inventory where tenant_id = 'aaaaaaaa-0000-4000-8000-000000000001')
         + (select count(*)::int from public.events where tenant_id = 'aaaaaaaa-0000-4000-8000-000000000001')
         + (select count(*)::int from public.telemetry where tenant_id = 'aaaaaaaa-0000-4000-8000-000000000001'), 0, 'the tenant''s inventory, events and telemetry are gone');
 select is_empty($$select id from public.commands where tenant_id = 'aaaaaaaa-0000-4000-8000-000000000001' and (result is not null or (params is not null and status not in ('queued', 'dispatched', 'running')))$$,
   'no stored result and no params of a finished command remain');
 select is((select params from public.commands where id = 'c0000000-0000-4000-8000-000000000003'), '{"vmid": 100}'::jsonb, 'a queued command keeps the params it has yet to deliver');
+select is((select error from public.commands where id = 'c0000000-0000-4000-8000-000000000002'),
+  '{"code": "PVE_TASK_FAILED", "message": "Details are kept on the agent (storage policy local); GET /api/v1/commands/:id/result fetches them", "details": {"kept_on_agent": true}}'::jsonb,
+  'a stored error keeps its code only');
 select is((select count(*)::int from public.commands where tenant_id = 'aaaaaaaa-0000-4000-8000-000000000001'), 3, 'the command envelopes stay');
 select results_eq($$select (select count(*)::int from public.inventory) + (select count(*)::int from public.events) + (select count(*)::int from public.telemetry),
                           (select result from public.commands where id = 'c0000000-0000-4000-8000-000000000004')$$,
   $$values (3, '{"vms": []}'::jsonb)$$, 'another tenant''s data is untouched');
 select results_eq($$select actor, details from public.audit_log where action = 'operational_data.purged'$$,
-  $$values ('api_key:admin', '{"inventory": 3, "events": 1, "telemetry": 1, "command_results": 1, "command_params": 2}'::jsonb)$$, 'the purge is audited with its counts');
+  $$values ('api_key:admin', '{"inventory": 3, "events": 1, "telemetry": 1, "command_results": 1, "command_params": 2, "command_errors": 1}'::jsonb)$$, 'the purge is audited with its counts');
 select is(public.purge_operational('aaaaaaaa-0000-4000-8000-000000000001'),
-  '{"inventory": 0, "events": 0, "telemetry": 0, "command_results": 0, "command_params": 0}'::jsonb, 'a second purge finds nothing (the actor defaults to system)');
+  '{"inventory": 0, "events": 0, "telemetry": 0, "command_results": 0, "command_params": 0, "command_errors": 0}'::jsonb, 'a second purge finds nothing (the actor defaults to system)');
 select is((select count(*)::int from public.audit_log where action = 'operational_data.purged' and actor = 'system'), 1, 'and is audited too');
 
 select * from finish();

@@ -139,6 +139,24 @@ describe("storage_policy: operational data stays where the tenant says", () => {
     await agent.child!.waitForLog((line) => line.msg === "command result contained a vault secret; it was withheld");
   });
 
+  test("local: an agent's error is stored as its code only; the caller and GET …/result get it whole", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    await agent.start();
+    const local = await tenant.api.call("PUT", "/api/v1/settings/storage_policy", { secrets: "local-only", operational: "local", sync: { enabled: false } });
+    await until("the policy applied", async () => ((await tenant.api.get(`/api/v1/agents/${agent.agentId}`)).body.policy_version_applied === local.body.updated_at ? true : undefined));
+    const marker = `nas-${randomBytes(4).toString("hex")}`;
+
+    const failed = await commander(tenant, agent, "operator")("proxmox.version", { target: marker });
+    expect(failed).toMatchObject({ status: "failed", error: { code: "TARGET_NOT_FOUND", message: expect.stringContaining(marker) } });
+    const stored = (await tenant.api.get(`/api/v1/commands/${failed.id}`)).body;
+    expect(stored.error).toEqual({ code: "TARGET_NOT_FOUND", message: expect.stringContaining("kept on the agent"), details: { kept_on_agent: true } });
+    const fromAgent = (await tenant.api.get(`/api/v1/commands/${failed.id}/result`)).body;
+    expect(fromAgent).toMatchObject({ source: "agent", status: "failed", error: { code: "TARGET_NOT_FOUND", message: expect.stringContaining(marker) } });
+    expect(scanControlPlaneDb(cp.dataDir, [marker])).toEqual({});
+  });
+
   test("a target added while the agent runs has its secret guarded from its first command", async () => {
     await using cp = await startControlPlane();
     const tenant = await cp.tenant();

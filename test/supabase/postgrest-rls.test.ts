@@ -97,7 +97,7 @@ describe("the Supabase schema through the real PostgREST with supabase-js", () =
 
     ok(await service.from("inventory").insert({ tenant_id: tenantA, agent_id: agent, kind: "proxmox.vm", target: "pve", key: "100", data: { name: "vm" } }));
     const counts = ok(await service.rpc("purge_operational", { p_tenant_id: tenantA, p_actor: "api_key:admin" }));
-    expect(counts).toEqual({ inventory: 1, events: 0, telemetry: 0, command_results: 1, command_params: 2 });
+    expect(counts).toEqual({ inventory: 1, events: 0, telemetry: 0, command_results: 1, command_params: 2, command_errors: 1 });
 
     const audit = ok(await service.from("audit_log").select("action").eq("target_id", body.id).order("id")) as Array<{ action: string }>;
     expect(audit.map((row) => row.action)).toEqual(["command.queued", "command.dispatched", "command.running", "command.succeeded"]);

@@ -1,5 +1,6 @@
 import type { CommandOutcome, CommandStatus } from "@botmox/protocol";
 import type { EventBus } from "../events/bus.js";
+import { envelopeError } from "../store/envelope-error.js";
 import type { CommandRecord, Store } from "../store/types.js";
 
 /** Agent-facing transitions: what a session does when the agent reports on a command. */
@@ -47,7 +48,8 @@ export class CommandLifecycle {
         to: outcome.status,
         patch: {
           result: outcome.status === "succeeded" ? (outcome.result ?? null) : undefined,
-          error: outcome.error ?? null,
+          // "local": the code alone; the message and details (task logs, paths) stay on the agent.
+          error: outcome.error ? (envelopeOnly ? envelopeError(outcome.error.code) : outcome.error) : null,
           finished_at: outcome.finished_at,
           ...(outcome.started_at ? { started_at: outcome.started_at } : {}),
           ...(envelopeOnly ? { envelope_only: true } : {}),
@@ -59,7 +61,8 @@ export class CommandLifecycle {
       const current = await this.store.getCommand(outcome.id);
       if (current?.status === "expired" && current.dispatched_at !== null) stored = await transition(["expired"]);
     }
-    return this.publish(stored && envelopeOnly && outcome.status === "succeeded" ? { ...stored, result: outcome.result ?? null } : stored);
+    // Waiters and SSE still get the whole outcome, live.
+    return this.publish(stored && envelopeOnly ? { ...stored, result: outcome.status === "succeeded" ? (outcome.result ?? null) : null, error: outcome.error ?? null } : stored);
   }
 
   async expireDue(): Promise<number> {

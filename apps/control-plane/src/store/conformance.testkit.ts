@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, test } from "vitest";
 import { uuidv7 } from "@botmox/protocol";
+import { envelopeError } from "./envelope-error.js";
 import type { NewCommand, Store } from "./types.js";
 
 /**
@@ -168,6 +169,9 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       expect(initial).toEqual({ secrets: "local-only", operational: "cloud", sync: { enabled: false }, updated_at: 0, updated_by: null });
       const done = (await store.enqueueCommand(command(), { dispatchNow: true })).command;
       await store.transitionCommand({ id: done.id, from: ["dispatched"], to: "succeeded", patch: { result: { vm: "marker" }, finished_at: Date.now() }, actor: "x" });
+      const broken = (await store.enqueueCommand(command(), { dispatchNow: true })).command;
+      const taskError = { code: "PVE_TASK_FAILED", message: "storage nas-7 is not online", details: { log_tail: ["nas-7"] } };
+      await store.transitionCommand({ id: broken.id, from: ["dispatched"], to: "failed", patch: { error: taskError, finished_at: Date.now() }, actor: "x" });
       const pending = (await store.enqueueCommand(command())).command;
       await store.replaceInventory({ tenant_id: tenant.id, agent_id, items: [{ kind: "proxmox.vm", target: "default", key: "100", data: { name: "bot-1" } }, { kind: "syncthing.folder", target: "st", key: "f", data: { label: "L" } }], collected_at: 1_700_000_000_000 });
       expect(await store.listInventory({ tenant_id: tenant.id, agent_id })).toEqual([
@@ -184,7 +188,9 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       await store.putTelemetry({ tenant_id: tenant.id, agent_id, data: { counts: { "proxmox.vm": 1 } }, updated_at: 1_700_000_000_600 });
       expect(await store.getTelemetry(agent_id)).toEqual({ data: { counts: { "proxmox.vm": 1 } }, updated_at: 1_700_000_000_600 });
       const counts = await store.purgeOperational({ tenant_id: tenant.id, actor: "api_key:admin" });
-      expect(counts).toEqual({ command_results: 1, command_params: 1, inventory: 1, events: 1, telemetry: 1 });
+      expect(counts).toEqual({ command_results: 1, command_params: 2, command_errors: 1, inventory: 1, events: 1, telemetry: 1 });
+      expect((await store.getCommand(broken.id))?.error).toEqual(envelopeError("PVE_TASK_FAILED"));
+      expect((await store.purgeOperational({ tenant_id: tenant.id, actor: "system" })).command_errors).toBe(0);
       expect(await store.listInventory({ tenant_id: tenant.id, agent_id })).toEqual([]);
       expect(await store.getTelemetry(agent_id)).toBeNull();
       expect((await store.getCommand(done.id))).toMatchObject({ result: null, params: null, status: "succeeded" });

@@ -56,6 +56,8 @@ export interface InventoryItem {
 export interface PurgeCounts {
   command_results: number;
   command_params: number;
+  /** Errors cut down to their code (the details stay on the agent). */
+  command_errors: number;
   inventory: number;
   events: number;
   telemetry: number;

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { isFinalStatus } from "@botmox/protocol";
 import { ApiError } from "../../errors/api-error.js";
+import { isKeptOnAgent } from "../../store/envelope-error.js";
 import type { RouteContext } from "../context.js";
 import { parseInput } from "../validation.js";
 import { findTenantAgent, idParams } from "./agents.js";
@@ -18,11 +19,14 @@ export function operationalRoutes(app: FastifyInstance, ctx: RouteContext): void
     const command = await ctx.commands.get(principal.tenant_id, id);
     if (!isFinalStatus(command.status)) throw new ApiError("CONFLICT", `Command ${id} is ${command.status}; it has no result yet`);
     const policy = await ctx.policies.get(principal.tenant_id);
-    if (policy.operational === "cloud" || command.status !== "succeeded") {
-      return { id, status: command.status, result: command.result, error: command.error, source: "control-plane" };
-    }
+    const fromControlPlane = { id, status: command.status, result: command.result, error: command.error, source: "control-plane" };
+    if (policy.operational === "cloud" || (command.status !== "succeeded" && !isKeptOnAgent(command.error))) return fromControlPlane;
     const fromAgent = (await ctx.gateway.requestFromAgent(command.agent_id, "command.result", id)) as { result?: unknown; error?: unknown } | null;
-    if (!fromAgent) throw new ApiError("NOT_FOUND", `The agent no longer holds the result of ${id} (past its retention)`);
+    if (!fromAgent) {
+      // An error the control plane made up itself (revoked, expired) was never on the agent: its code is all there is.
+      if (command.status !== "succeeded") return fromControlPlane;
+      throw new ApiError("NOT_FOUND", `The agent no longer holds the result of ${id} (past its retention)`);
+    }
     return { id, status: command.status, result: fromAgent.result ?? null, error: fromAgent.error ?? null, source: "agent" };
   });
 

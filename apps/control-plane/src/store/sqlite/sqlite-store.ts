@@ -27,6 +27,7 @@ import { GroupCommit } from "./group-commit.js";
 import { migrate } from "./migrations.js";
 import { COMMAND_COLUMNS, agentFromRow, auditFromRow, commandFromRow, commandFromValues } from "./rows.js";
 import { newCommandRecord } from "../new-command.js";
+import { KEPT_ON_AGENT_MESSAGE } from "../envelope-error.js";
 
 type Row = Record<string, unknown>;
 /** One command's status change as the transition statement applies it. */
@@ -331,6 +332,11 @@ export class SqliteStore implements Store {
       const counts: PurgeCounts = {
         command_results: this.db.prepare("UPDATE commands SET result = NULL WHERE tenant_id = ? AND result IS NOT NULL").run(tenant).changes,
         command_params: this.db.prepare("UPDATE commands SET params = NULL WHERE tenant_id = ? AND params IS NOT NULL AND status NOT IN ('queued', 'dispatched', 'running')").run(tenant).changes,
+        command_errors: this.db
+          .prepare(
+            "UPDATE commands SET error = json_object('code', json_extract(error, '$.code'), 'message', ?, 'details', json_object('kept_on_agent', json('true'))) WHERE tenant_id = ? AND error IS NOT NULL AND json_extract(error, '$.details.kept_on_agent') IS NOT 1",
+          )
+          .run(KEPT_ON_AGENT_MESSAGE, tenant).changes,
         inventory: this.db.prepare("DELETE FROM inventory WHERE tenant_id = ?").run(tenant).changes,
         events: this.db.prepare("DELETE FROM events WHERE tenant_id = ?").run(tenant).changes,
         telemetry: this.db.prepare("DELETE FROM telemetry WHERE tenant_id = ?").run(tenant).changes,
