@@ -178,7 +178,7 @@ describe("the gateway survives bad input", () => {
     const badParams = await tenant.api.post(path, { name: "agent.echo", params: { delay_ms: -5, extra: true } });
     expect(badParams.status).toBe(400);
     expect(badParams.body.error.code).toBe("INVALID_PARAMS");
-    expect(badParams.body.error.details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(["params.delay_ms", "params"]));
+    expect(badParams.body.error.details).toEqual(expect.arrayContaining([expect.objectContaining({ path: "params.delay_ms" }), { path: "params.extra", message: "unknown field" }]));
     const badBody = await tenant.api.post(path, { name: "agent.ping", timeout_ms: "soon" });
     expect(badBody.status).toBe(400);
     expect(badBody.body.error.details[0].path).toBe("timeout_ms");

@@ -24,7 +24,7 @@ describe("storage_policy: operational data stays where the tenant says", () => {
     expect(cloudSecrets.body.error.details[0].path).toBe("secrets");
     expect((await tenant.api.call("PATCH", path, { operational: "somewhere" })).body.error.details[0].path).toBe("operational");
     expect((await tenant.api.call("PATCH", path, { sync: { enabled: "yes" } })).body.error.details[0].path).toBe("sync.enabled");
-    expect((await tenant.api.call("PATCH", path, { colour: "blue" })).body.error.details[0]).toMatchObject({ message: expect.stringContaining("colour") });
+    expect((await tenant.api.call("PATCH", path, { colour: "blue" })).body.error.details[0]).toEqual({ path: "colour", message: "unknown field" });
     expect((await tenant.api.call("PUT", path, { operational: "local" })).status).toBe(400);
 
     const patched = await tenant.api.call("PATCH", path, { sync: { enabled: true } });

@@ -60,8 +60,11 @@ export interface FieldIssue {
 
 /** zod issues as `[{ path: "params.delay_ms", message }]`, the shape every 400 uses in `details`. */
 export function flattenIssues(error: z.ZodError, prefix = ""): FieldIssue[] {
-  return error.issues.map((issue) => {
-    const path = issue.path.map(String).join(".");
-    return { path: [prefix, path].filter(Boolean).join(".") || "(root)", message: issue.message };
-  });
+  const at = (path: PropertyKey[]) => [prefix, path.map(String).join(".")].filter(Boolean).join(".") || "(root)";
+  return error.issues.flatMap((issue) =>
+    // An unknown field is named by its own path, one issue each, not as a complaint about its parent.
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({ path: at([...issue.path, key]), message: "unknown field" }))
+      : [{ path: at(issue.path), message: issue.message }],
+  );
 }
