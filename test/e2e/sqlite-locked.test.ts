@@ -17,12 +17,17 @@ describe("embedded store locked by another process", () => {
     const holder = new Database(join(cp.dataDir, "control-plane.db"));
     holder.exec("BEGIN IMMEDIATE");
     try {
+      // Each write waits up to a second for the lock, blocking the event loop; once one has found it
+      // held, the next ones only glance at it, so five requests do not cost five seconds.
       const startedAt = Date.now();
-      const refused = await tenant.api.post(`/api/v1/agents/${busy.agentId}/commands`, { name: "agent.ping" });
-      expect(refused.status).toBe(503);
-      expect(refused.body.error).toMatchObject({ code: "STORE_UNAVAILABLE", message: expect.stringContaining("locked") });
-      expect(refused.headers.get("retry-after")).toBe("5");
-      expect(Date.now() - startedAt).toBeLessThan(3_000);
+      const submit = () => tenant.api.post(`/api/v1/agents/${busy.agentId}/commands`, { name: "agent.ping" });
+      const refusals = await Promise.all(Array.from({ length: 5 }, submit));
+      for (const refused of refusals) {
+        expect(refused.status).toBe(503);
+        expect(refused.body.error).toMatchObject({ code: "STORE_UNAVAILABLE", message: expect.stringContaining("locked") });
+        expect(refused.headers.get("retry-after")).toBe("5");
+      }
+      expect(Date.now() - startedAt).toBeLessThan(4_000);
 
       await leavingRun.kill("SIGKILL");
       await cp.child.waitForLog((line) => line.msg === "could not record agent offline; trying again", 10_000);

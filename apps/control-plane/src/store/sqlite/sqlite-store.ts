@@ -23,7 +23,7 @@ import type {
   TransitionInput,
 } from "../types.js";
 import { Checkpointer } from "./checkpointer.js";
-import { GroupCommit } from "./group-commit.js";
+import { BUSY_TIMEOUT_MS, GroupCommit } from "./group-commit.js";
 import { migrate } from "./migrations.js";
 import { COMMAND_COLUMNS, agentFromRow, auditFromRow, commandFromRow, commandFromValues } from "./rows.js";
 import { newCommandRecord } from "../new-command.js";
@@ -50,9 +50,7 @@ export class SqliteStore implements Store {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("foreign_keys = ON");
-    // Waiting blocks the event loop (every request and tunnel): a writer of another process (the
-    // admin CLI) is done within milliseconds, one holding the lock longer is answered STORE_UNAVAILABLE.
-    this.db.pragma("busy_timeout = 1000");
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     migrate(this.db);
     if (file !== ":memory:") {
       // Checkpoints (and their fsync) happen in a worker; the big auto-checkpoint is only a safety net.
