@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { describe, expect, test } from "vitest";
 import { pairAgent, startControlPlane } from "../support/botmox.js";
 import { startTlsFront } from "../support/proxies.js";
@@ -40,6 +40,21 @@ describe("botmox-agent status and doctor report on a broken installation instead
     const status = await agent.cli(["status"], { BOTMOX_VAULT_PASSPHRASE: "" });
     expect(status.code, status.output).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ agent_id: agent.agentId, vault: "file", problems: [] });
+  });
+
+  test("pairing with a relative BOTMOX_CA_FILE saves it absolute, so a service started elsewhere finds it", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    const front = await startTlsFront(cp.port);
+    try {
+      await using agent = await pairAgent(cp, tenant, { BOTMOX_CA_FILE: relative(process.cwd(), front.caFile) }, front.url);
+      expect(JSON.parse(readFileSync(join(agent.home, "config.json"), "utf8")).ca_file).toBe(front.caFile);
+      // Without the variable, as the service runs: the saved file is used.
+      const doctor = await agent.cli(["doctor"], { BOTMOX_CA_FILE: "" });
+      expect(checkNamed(doctor.stdout, "tls")).toEqual({ name: "tls", ok: true, detail: `verified against ${front.caFile}` });
+    } finally {
+      await front.close();
+    }
   });
 
   test("an invalid environment: doctor still checks the server against BOTMOX_CA_FILE, as run would", async () => {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pino from "pino";
 import { controlPlaneCaFile, loadAgentConfig, requirePaired, saveAgentConfig } from "./config/agent-config.js";
@@ -90,7 +91,9 @@ async function main(argv: string[]): Promise<number> {
       const target = parsePairingTarget(values);
       const vault = openVault(home, config.instance_id, process.env);
       saveAgentConfig(home, config); // fixes instance_id before anything lands in the keychain
-      const paired = await pair({ ...target, config: { ...config, ...(env.BOTMOX_CA_FILE ? { ca_file: env.BOTMOX_CA_FILE } : {}) }, vault, ...(caPem() ? { caPem: caPem()! } : {}) });
+      // Saved absolute: the service runs from another directory than the one pairing ran in.
+      const caFile = env.BOTMOX_CA_FILE ? { ca_file: resolve(env.BOTMOX_CA_FILE) } : {};
+      const paired = await pair({ ...target, config: { ...config, ...caFile }, vault, ...(caPem() ? { caPem: caPem()! } : {}) });
       saveAgentConfig(home, paired);
       console.log(JSON.stringify({ paired: true, agent_id: paired.agent_id, tenant_id: paired.tenant_id, server: paired.server, home, vault: vault.location }));
       return 0;

@@ -30,6 +30,14 @@ describe("command params", () => {
     expect(!bad.ok && bad.details).toEqual(expect.arrayContaining([expect.objectContaining({ path: "params.delay_ms" }), { path: "params.extra", message: "unknown field" }]));
   });
 
+  test("a SyncThing folder id that would address another endpoint is refused before anything is queued", () => {
+    for (const folder of [".", "..", "a/b"]) {
+      const bad = validateCommandParams("syncthing.folder.status", { folder });
+      expect(!bad.ok && bad.details, folder).toEqual([expect.objectContaining({ path: "params.folder", message: expect.stringContaining("cannot be . or ..") })]);
+    }
+    expect(validateCommandParams("syncthing.folder.status", { folder: "abcd-1234.x" }).ok).toBe(true);
+  });
+
   test("an unknown command lists the known ones", () => {
     const unknown = validateCommandParams("agent.reboot", {});
     expect(!unknown.ok && unknown.code).toBe("UNKNOWN_COMMAND");

@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { getEventListeners } from "node:events";
+import { createServer as createHttpServer } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -183,6 +185,10 @@ describe("SyncthingClient against real SyncThing 1.19.2 (three devices on loopba
     // SyncThing's own 400 (what the local check spares callers) keeps its text.
     expect(await rejection(sta.get("/rest/config/devices/NOT-A-DEVICE"))).toMatchObject({ code: "ST_INVALID_PARAMS", message: expect.stringContaining("device ID invalid: incorrect length") });
     expect((await sta.foldersList()).some((folder) => folder.id === "errors")).toBe(false);
+    // "." and ".." would resolve to other endpoints: the folder list, the whole config with its API key.
+    for (const call of [() => sta.folder({ folder: ".." }), () => sta.folder({ folder: "." }), () => sta.folderRemove({ folder: "." }), () => sta.folderAdd({ id: "a/b", path: join(a.dataDir, "errors") })]) {
+      expect(await rejection(call())).toMatchObject({ code: "ST_INVALID_PARAMS", message: expect.stringContaining("cannot be . or .. or contain /") });
+    }
 
     const wrongKey = await rejection(clientFor(a, "not-the-key").status());
     expect(wrongKey).toMatchObject({ code: "ST_AUTH", retryable: false, details: { status: 403, body: "CSRF Error" } });
@@ -236,6 +242,26 @@ describe("SyncthingClient when SyncThing is not there", () => {
       const pending = client.foldersList({ signal: controller.signal });
       controller.abort();
       await expect(pending).rejects.toMatchObject({ name: "AbortError" });
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  test("requests made under one long-lived signal (the event follower's) leave nothing attached to it", async () => {
+    const server = createHttpServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    const sockets: Socket[] = [];
+    server.on("connection", (socket) => sockets.push(socket));
+    try {
+      const client = new SyncthingClient({ url: `http://127.0.0.1:${port}/`, apiKey: "k", timeoutMs: 5_000 });
+      const following = new AbortController().signal;
+      for (let i = 0; i < 200; i++) await client.get("/rest/system/status", undefined, following);
+      // Node keeps the signals that depend on this one (AbortSignal.any) in a set that only grows.
+      const dependants = Object.getOwnPropertySymbols(following).find((symbol) => symbol.description === "kDependantSignals");
+      expect(dependants === undefined ? 0 : (following as unknown as Record<symbol, Set<unknown>>)[dependants]!.size).toBe(0);
+      expect(getEventListeners(following, "abort")).toHaveLength(0);
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));

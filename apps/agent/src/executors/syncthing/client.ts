@@ -50,8 +50,14 @@ export class SyncthingClient {
     const url = new URL(this.base + path);
     for (const [key, value] of Object.entries(input.query ?? {})) if (value !== undefined) url.searchParams.set(key, value);
     const timeoutMs = input.timeoutMs ?? this.options.timeoutMs ?? 15_000;
-    const timeout = AbortSignal.timeout(timeoutMs);
     const request = `${method} ${path}`;
+    input.signal?.throwIfAborted();
+    // One controller per request, let go of afterwards: AbortSignal.any() on the event follower's
+    // long-lived signal kept every request's signal alive for as long as the follower ran.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, "TimeoutError")), timeoutMs);
+    const onCancel = () => controller.abort(input.signal!.reason);
+    input.signal?.addEventListener("abort", onCancel, { once: true });
     let response: Response;
     let text: string;
     try {
@@ -59,12 +65,15 @@ export class SyncthingClient {
         method,
         headers: { "X-API-Key": this.options.apiKey, ...(input.body !== undefined ? { "content-type": "application/json" } : {}) },
         ...(input.body !== undefined ? { body: JSON.stringify(input.body) } : {}),
-        signal: input.signal ? AbortSignal.any([input.signal, timeout]) : timeout,
+        signal: controller.signal,
       });
       text = await response.text();
     } catch (err) {
       if (input.signal?.aborted) throw err; // the caller's cancel, not SyncThing's fault
-      throw unreachableError(this.base, err, timeoutMs);
+      throw unreachableError(this.base, controller.signal.aborted ? controller.signal.reason : err, timeoutMs);
+    } finally {
+      clearTimeout(timer);
+      input.signal?.removeEventListener("abort", onCancel);
     }
     if (!response.ok) throw syncthingError(response.status, text, request);
     if (!text.trim()) return undefined as T;
@@ -110,7 +119,7 @@ export class SyncthingClient {
   }
 
   /** The configured device, ST_NOT_FOUND when there is none. */
-  device(params: { device_id: string }, opts: CallOptions = {}): Promise<DeviceConfig> {
+  async device(params: { device_id: string }, opts: CallOptions = {}): Promise<DeviceConfig> {
     return this.get<DeviceConfig>(`/rest/config/devices/${enc(normalizeDeviceId(params.device_id))}`, undefined, opts.signal);
   }
 
@@ -152,12 +161,12 @@ export class SyncthingClient {
   }
 
   /** The configured folder, ST_NOT_FOUND when there is none. */
-  folder(params: { folder: string }, opts: CallOptions = {}): Promise<FolderConfig> {
+  async folder(params: { folder: string }, opts: CallOptions = {}): Promise<FolderConfig> {
     return this.get<FolderConfig>(`/rest/config/folders/${enc(checkFolderId(params.folder))}`, undefined, opts.signal);
   }
 
   /** State and counters (/rest/db/status). */
-  folderStatus(params: { folder: string }, opts: CallOptions = {}): Promise<FolderStatus> {
+  async folderStatus(params: { folder: string }, opts: CallOptions = {}): Promise<FolderStatus> {
     return this.get<FolderStatus>("/rest/db/status", { folder: checkFolderId(params.folder) }, opts.signal);
   }
 
@@ -223,7 +232,7 @@ export class SyncthingClient {
    * shared with. SyncThing 1.19 says 100 for a device that has not announced the folder yet
    * (there is no `remoteState` before 1.20): pair it with the device's own folderStatus.
    */
-  folderCompletion(params: { folder: string; device_id?: string }, opts: CallOptions = {}): Promise<Completion> {
+  async folderCompletion(params: { folder: string; device_id?: string }, opts: CallOptions = {}): Promise<Completion> {
     const device = params.device_id === undefined ? undefined : normalizeDeviceId(params.device_id);
     return this.get<Completion>("/rest/db/completion", { folder: checkFolderId(params.folder), device }, opts.signal);
   }
@@ -385,8 +394,12 @@ export class SyncthingClient {
 
 function checkFolderId(id: unknown, field = "folder"): string {
   if (typeof id !== "string" || id.length === 0) throw new ExecutorError("ST_INVALID_PARAMS", `${field} is required: a folder id`, { field });
+  // In a URL path "." and ".." would address other endpoints (the whole config, with the API key).
+  if (!FOLDER_ID.test(id)) throw new ExecutorError("ST_INVALID_PARAMS", `${field} "${id}" is not a folder id: it cannot be . or .. or contain /`, { field, value: id });
   return id;
 }
+
+const FOLDER_ID = /^(?!\.\.?$)[^/]+$/;
 
 /** What SyncThing dials: `dynamic` or a URL with one of its schemes (tcp://host:port, quic://…, relay://…). */
 function checkAddress(address: string): void {
