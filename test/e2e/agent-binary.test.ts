@@ -22,7 +22,8 @@ describe("the agent as one executable (npm run build:agent-binary)", () => {
       const copy = join(dir, "botmox-agent");
       copyFileSync(binary, copy);
       expect(readdirSync(dir)).toEqual(["botmox-agent"]);
-      // No node, no node_modules: only the executable and a private cache for its native addons.
+      // No node, no node_modules: only the executable, which writes its native addons into its
+      // home (the per-user cache is read-only under the service's sandbox).
       const env = { PATH: "/usr/bin:/bin", HOME: dir, XDG_CACHE_HOME: join(dir, "cache"), BOTMOX_AGENT_HOME: join(dir, "home"), BOTMOX_VAULT: "file", BOTMOX_VAULT_PASSPHRASE: "binary test" };
 
       const versionOut = await run(copy, ["--version"], env);
@@ -47,7 +48,8 @@ describe("the agent as one executable (npm run build:agent-binary)", () => {
       } finally {
         await agent.kill("SIGKILL");
       }
-      expect(readdirSync(join(dir, "cache", "botmox-agent", version)).length).toBe(2);
+      expect(readdirSync(join(dir, "home", "native", version)).length).toBe(2);
+      expect(existsSync(join(dir, "cache"))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -79,7 +79,9 @@ async function main(argv: string[]): Promise<number> {
     console.log(JSON.stringify({ ok, checks }, null, 2));
     return ok ? 0 : 1;
   }
-  const env = parseAgentEnv(process.env);
+  // `service install --passphrase-file F` names the file the vault's passphrase will come from.
+  const passphraseFile = command === "service" ? values["passphrase-file"] : undefined;
+  const env = parseAgentEnv(passphraseFile ? { ...process.env, BOTMOX_VAULT_PASSPHRASE_FILE: passphraseFile } : process.env);
   const config = loadAgentConfig(home);
   const caPem = () => {
     const file = controlPlaneCaFile(env, config);

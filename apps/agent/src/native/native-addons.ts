@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
+import { agentHome } from "../config/home.js";
 import { AGENT_VERSION } from "../version.js";
 
 export type NativeAddon = "better_sqlite3.node" | "keyring.node";
@@ -21,15 +21,16 @@ export function isSingleExecutable(): boolean {
   return seaModule() !== undefined;
 }
 
-/** Per-user cache for the native addons a single executable carries (they must be files to be loaded). */
+/**
+ * Where the native addons a single executable carries are written (they must be files to be
+ * loaded): inside the agent's home, the one place a sandboxed service may write.
+ */
 function cacheRoot(): string {
-  if (process.platform === "win32") return join(process.env.LOCALAPPDATA ?? join(homedir(), "AppData", "Local"), "Bot-Mox", "agent-cache");
-  if (process.platform === "darwin") return join(homedir(), "Library", "Caches", "botmox-agent");
-  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "botmox-agent");
+  return join(agentHome(process.env), "native");
 }
 
 /**
- * In a single executable: writes the embedded addon to `<cache>/<version>/<sha256>/<name>` once
+ * In a single executable: writes the embedded addon to `<home>/native/<version>/<sha256>/<name>` once
  * (private directory, atomic rename) and returns its path; an existing file is used only if its
  * hash still matches. Outside a single executable: undefined (normal module resolution applies).
  */

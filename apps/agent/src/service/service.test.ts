@@ -1,8 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { AGENT_CLI } from "../../../../test/support/paths.js";
 import { launchdPlist } from "./launchd.js";
 import { describePlan, installPlan, uninstallPlan } from "./plan.js";
 import type { ServiceSpec } from "./service-spec.js";
@@ -42,7 +44,25 @@ describe("systemd unit", () => {
     expect(unit).toContain("User=botmox");
     expect(unit).toContain("Environment=BOTMOX_VAULT_PASSPHRASE_FILE=/etc/botmox/passphrase");
     expect(unit).not.toMatch(/BOTMOX_VAULT_PASSPHRASE=/);
-    expect(systemdUnit({ ...spec, user: true })).toContain("WantedBy=default.target");
+    const userUnit = systemdUnit({ ...spec, user: true });
+    expect(userUnit).toContain("WantedBy=default.target");
+    // ProtectSystem=strict holds for user units too: without this the home would be read-only.
+    expect(userUnit).toContain("ReadWritePaths=/var/lib/botmox-agent");
+  });
+
+  test("service install --passphrase-file works with the file vault and no passphrase in the environment", () => {
+    const passphrase = join(dir, "passphrase");
+    writeFileSync(passphrase, "secret passphrase\n", { mode: 0o600 });
+    const home = join(dir, "home");
+    mkdirSync(home, { recursive: true });
+    const ids = { instance_id: randomUUID(), agent_id: randomUUID(), tenant_id: randomUUID() };
+    writeFileSync(join(home, "config.json"), JSON.stringify({ ...ids, server: "https://cp.example", paired_at: new Date().toISOString(), targets: {} }));
+    const env = { PATH: process.env.PATH, HOME: dir, BOTMOX_AGENT_HOME: home, BOTMOX_VAULT: "file" };
+    const install = spawnSync(process.execPath, [AGENT_CLI, "service", "install", "--user", "--dry-run", "--passphrase-file", passphrase], { env, encoding: "utf8" });
+    expect(install.stderr).toBe("");
+    expect(install.status).toBe(0);
+    expect(install.stdout).toContain(`BOTMOX_VAULT_PASSPHRASE_FILE=${passphrase}`);
+    expect(install.stdout).not.toContain("secret passphrase");
   });
 });
 

@@ -31,7 +31,9 @@ export function systemdUnit(spec: ServiceSpec): string {
     "NoNewPrivileges=yes",
     "PrivateTmp=yes",
     "ProtectSystem=strict",
-    ...(system ? ["ProtectHome=read-only", `ReadWritePaths=${quote(spec.home)}`] : []),
+    ...(system ? ["ProtectHome=read-only"] : []),
+    // ProtectSystem=strict makes everything else read-only, for user units too (the home included).
+    `ReadWritePaths=${quote(spec.home)}`,
     "ProtectKernelTunables=yes",
     "ProtectKernelModules=yes",
     "ProtectControlGroups=yes",
