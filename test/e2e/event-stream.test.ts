@@ -1,17 +1,16 @@
-import { connect, type Socket } from "node:net";
+import { connect } from "node:net";
 import { describe, expect, test } from "vitest";
 import { pairAgent, startControlPlane } from "../support/botmox.js";
 import { openEventStream } from "../support/sse.js";
 
 /** An event stream whose reader has stopped: the request is sent, nothing is read until resume(). */
-async function stalledEventStream(url: string, apiKey: string): Promise<{ socket: Socket; readAll(): Promise<{ text: string; closedByServer: boolean }> }> {
+async function stalledEventStream(url: string, apiKey: string): Promise<{ readAll(): Promise<{ text: string; closedByServer: boolean }> }> {
   const { hostname, port } = new URL(url);
   const socket = connect(Number(port), hostname);
   await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
   socket.write(`GET /api/v1/events HTTP/1.1\r\nhost: ${hostname}\r\nauthorization: Bearer ${apiKey}\r\n\r\n`);
   socket.pause();
   return {
-    socket,
     readAll: () =>
       new Promise((resolve) => {
         const chunks: Buffer[] = [];

@@ -20,7 +20,14 @@ async function rawAgent(cp: ControlPlaneHandle, tenant: TenantHandle) {
     [AUTH_HEADERS.signature]: sign(null, Buffer.from(upgradeSigningString({ agentId, timestamp, nonce, path: WS_PATH })), privateKey).toString("base64"),
   });
   const connect = (h: Record<string, string> = headers()) => new WebSocket(`${cp.url.replace("http", "ws")}${WS_PATH}`, { headers: h });
-  return { agentId, headers, connect };
+  /** Connected and upgraded, every frame from here on queued for nextMessage(). */
+  const opened = async () => {
+    const ws = connect();
+    inbox(ws);
+    await new Promise((resolve) => ws.once("open", resolve));
+    return ws;
+  };
+  return { agentId, headers, connect, opened };
 }
 
 // Frames can arrive in one TCP read and be emitted back to back, before an awaiting caller
@@ -126,9 +133,7 @@ describe("the gateway survives bad input", () => {
     early.send(JSON.stringify({ v: 1, type: "command.accepted", payload: { id: "00000000-0000-4000-8000-000000000000" } }));
     expect((await closed(early)).code).toBe(4001);
 
-    const ws = agent.connect();
-    inbox(ws);
-    await new Promise((resolve) => ws.once("open", resolve));
+    const ws = await agent.opened();
     ws.send(hello(agent.agentId));
     expect((await nextMessage(ws)).type).toBe("welcome");
     expect(await nextMessage(ws)).toMatchObject({ type: "policy", payload: { operational: "cloud" } });
@@ -152,9 +157,7 @@ describe("the gateway survives bad input", () => {
     await using cp = await startControlPlane();
     const tenant = await cp.tenant();
     const agent = await rawAgent(cp, tenant);
-    const ws = agent.connect();
-    inbox(ws);
-    await new Promise((resolve) => ws.once("open", resolve));
+    const ws = await agent.opened();
     const closedAt = Promise.race([closed(ws), new Promise((resolve) => setTimeout(resolve, 5_000, "still open"))]);
 
     expect((await tenant.api.post(`/api/v1/agents/${agent.agentId}/revoke`)).status).toBe(200);
@@ -204,9 +207,7 @@ describe("the gateway survives bad input", () => {
     await using cp = await startControlPlane();
     const tenant = await cp.tenant();
     const agent = await rawAgent(cp, tenant);
-    const ws = agent.connect();
-    inbox(ws);
-    await new Promise((resolve) => ws.once("open", resolve));
+    const ws = await agent.opened();
     ws.send(hello(agent.agentId)); // max_in_flight: 1
     expect((await nextMessage(ws)).type).toBe("welcome");
     expect((await nextMessage(ws)).type).toBe("policy");

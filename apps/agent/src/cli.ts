@@ -83,10 +83,6 @@ async function main(argv: string[]): Promise<number> {
   const passphraseFile = command === "service" ? values["passphrase-file"] : undefined;
   const env = parseAgentEnv(passphraseFile ? { ...process.env, BOTMOX_VAULT_PASSPHRASE_FILE: passphraseFile } : process.env);
   const config = loadAgentConfig(home);
-  const caPem = () => {
-    const file = controlPlaneCaFile(env, config);
-    return file ? readFileSync(file, "utf8") : undefined;
-  };
 
   switch (command) {
     case "pair": {
@@ -95,7 +91,9 @@ async function main(argv: string[]): Promise<number> {
       saveAgentConfig(home, config); // fixes instance_id before anything lands in the keychain
       // Saved absolute: the service runs from another directory than the one pairing ran in.
       const caFile = env.BOTMOX_CA_FILE ? { ca_file: resolve(env.BOTMOX_CA_FILE) } : {};
-      const paired = await pair({ ...target, config: { ...config, ...caFile }, vault, ...(caPem() ? { caPem: caPem()! } : {}) });
+      const caPath = controlPlaneCaFile(env, config);
+      const pem = caPath ? readFileSync(caPath, "utf8") : undefined;
+      const paired = await pair({ ...target, config: { ...config, ...caFile }, vault, ...(pem ? { caPem: pem } : {}) });
       saveAgentConfig(home, paired);
       console.log(JSON.stringify({ paired: true, agent_id: paired.agent_id, tenant_id: paired.tenant_id, server: paired.server, home, vault: vault.location }));
       return 0;

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { deadlineSignal } from "../executors/deadline.js";
 import type { HandlerTable } from "../executors/handler.js";
 import type { InventoryItem, InventoryStore } from "../journal/inventory-store.js";
 import type { Targets } from "../targets/targets.js";
@@ -68,8 +69,8 @@ export class InventoryCollector {
     let unhealthy = 0;
     for (const target of this.targets.list()) {
       if (this.stopping.signal.aborted) return; // a partial snapshot would drop the targets not asked yet
-      const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(TARGET_TIMEOUT_MS)]);
-      const ctx = { commandId: `inventory:${target.name}`, signal, progress: () => {}, log: this.log };
+      const deadline = deadlineSignal(this.stopping.signal, TARGET_TIMEOUT_MS);
+      const ctx = { commandId: `inventory:${target.name}`, signal: deadline.signal, progress: () => {}, log: this.log };
       try {
         if (target.kind === "proxmox") {
           const { vms } = await this.handlers["proxmox.vm.list"]({ target: target.name }, ctx);
@@ -85,6 +86,8 @@ export class InventoryCollector {
         if (this.stopping.signal.aborted) return;
         unhealthy++;
         this.log.warn({ target: target.name, err: (err as Error).message }, "target did not answer the inventory collection");
+      } finally {
+        deadline.release();
       }
     }
     const collectedAt = Date.now();

@@ -9,8 +9,9 @@ export const targetSchema = z
 
 // SyncThing checks device ids itself (length and check digits) and its answer becomes ST_INVALID_PARAMS.
 const deviceId = z.string().min(1).max(100);
-// "." and ".." would address other endpoints of SyncThing's REST API, "/" another path.
-const folderId = z.string().min(1).max(256).regex(/^(?!\.\.?$)[^/]+$/, "a folder id cannot be . or .. or contain /");
+/** A SyncThing folder id the REST API can be asked about: "." and ".." would address other endpoints, "/" another path. */
+export const SYNCTHING_FOLDER_ID = /^(?!\.\.?$)[^/]+$/;
+const folderId = z.string().min(1).max(256).regex(SYNCTHING_FOLDER_ID, "a folder id cannot be . or .. or contain /");
 const json = z.record(z.string(), z.unknown());
 const withTarget = <T extends z.ZodRawShape>(shape: T) => z.object({ target: targetSchema, ...shape }).strict();
 const query = <P extends z.ZodType, R extends z.ZodType>(description: string, params: P, result: R) =>

@@ -5,7 +5,7 @@ import { freePort } from "../../../../../test/support/ports.js";
 import { pveSimulator, ROOT_SECRET, ROOT_TOKEN } from "../../../../../test/support/pve.js";
 import type { Targets } from "../../targets/targets.js";
 import type { CommandContext } from "../command-context.js";
-import { ExecutorError } from "../executor-error.js";
+import { rejection } from "../rejection.testkit.js";
 import { proxmoxHandlers } from "./handlers.js";
 
 const targetsAt = (url: string, fingerprint: string) =>
@@ -14,17 +14,6 @@ const targetsAt = (url: string, fingerprint: string) =>
 function context(timeoutMs = 30_000): CommandContext & { messages: string[] } {
   const messages: string[] = [];
   return { commandId: "c1", signal: AbortSignal.timeout(timeoutMs), log: pino({ level: "silent" }), progress: (message) => messages.push(message), messages };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ExecutorError> {
-  const error = await promise.then(
-    (value) => {
-      throw new Error(`expected a rejection, got ${JSON.stringify(value)}`);
-    },
-    (err: unknown) => err,
-  );
-  expect(error).toBeInstanceOf(ExecutorError);
-  return error as ExecutorError;
 }
 
 describe("Proxmox handlers when the network fails (simulator)", () => {

@@ -7,24 +7,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startSyncthing, type SyncthingInstance } from "../../../../../test/support/syncthing.js";
 import { until } from "../../../../../test/support/until.js";
-import { ExecutorError } from "../executor-error.js";
+import { rejection } from "../rejection.testkit.js";
 import { SyncthingClient } from "./client.js";
 import { checkDeviceId } from "./device-id.js";
 
 const sha = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 const clientFor = (st: SyncthingInstance, apiKey = st.apiKey) => new SyncthingClient({ url: st.apiUrl, apiKey, timeoutMs: 5_000 });
-
-/** The ExecutorError a promise rejects with (fails the test if it resolves or throws something else). */
-async function rejection(promise: Promise<unknown>): Promise<ExecutorError> {
-  const error = await promise.then(
-    (value) => {
-      throw new Error(`expected a rejection, got ${JSON.stringify(value)}`);
-    },
-    (err: unknown) => err,
-  );
-  expect(error).toBeInstanceOf(ExecutorError);
-  return error as ExecutorError;
-}
 
 describe("SyncthingClient against real SyncThing 1.19.2 (three devices on loopback)", () => {
   let a: SyncthingInstance;

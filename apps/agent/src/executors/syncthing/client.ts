@@ -1,3 +1,5 @@
+import { SYNCTHING_FOLDER_ID } from "@botmox/protocol";
+import { deadlineSignal } from "../deadline.js";
 import { ExecutorError } from "../executor-error.js";
 import { normalizeDeviceId } from "./device-id.js";
 import { syncthingError, unreachableError } from "./errors.js";
@@ -51,13 +53,7 @@ export class SyncthingClient {
     for (const [key, value] of Object.entries(input.query ?? {})) if (value !== undefined) url.searchParams.set(key, value);
     const timeoutMs = input.timeoutMs ?? this.options.timeoutMs ?? 15_000;
     const request = `${method} ${path}`;
-    input.signal?.throwIfAborted();
-    // One controller per request, let go of afterwards: AbortSignal.any() on the event follower's
-    // long-lived signal kept every request's signal alive for as long as the follower ran.
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, "TimeoutError")), timeoutMs);
-    const onCancel = () => controller.abort(input.signal!.reason);
-    input.signal?.addEventListener("abort", onCancel, { once: true });
+    const deadline = deadlineSignal(input.signal, timeoutMs);
     let response: Response;
     let text: string;
     try {
@@ -65,15 +61,14 @@ export class SyncthingClient {
         method,
         headers: { "X-API-Key": this.options.apiKey, ...(input.body !== undefined ? { "content-type": "application/json" } : {}) },
         ...(input.body !== undefined ? { body: JSON.stringify(input.body) } : {}),
-        signal: controller.signal,
+        signal: deadline.signal,
       });
       text = await response.text();
     } catch (err) {
       if (input.signal?.aborted) throw err; // the caller's cancel, not SyncThing's fault
-      throw unreachableError(this.base, controller.signal.aborted ? controller.signal.reason : err, timeoutMs);
+      throw unreachableError(this.base, deadline.signal.aborted ? deadline.signal.reason : err, timeoutMs);
     } finally {
-      clearTimeout(timer);
-      input.signal?.removeEventListener("abort", onCancel);
+      deadline.release();
     }
     if (!response.ok) throw syncthingError(response.status, text, request);
     if (!text.trim()) return undefined as T;
@@ -395,11 +390,9 @@ export class SyncthingClient {
 function checkFolderId(id: unknown, field = "folder"): string {
   if (typeof id !== "string" || id.length === 0) throw new ExecutorError("ST_INVALID_PARAMS", `${field} is required: a folder id`, { field });
   // In a URL path "." and ".." would address other endpoints (the whole config, with the API key).
-  if (!FOLDER_ID.test(id)) throw new ExecutorError("ST_INVALID_PARAMS", `${field} "${id}" is not a folder id: it cannot be . or .. or contain /`, { field, value: id });
+  if (!SYNCTHING_FOLDER_ID.test(id)) throw new ExecutorError("ST_INVALID_PARAMS", `${field} "${id}" is not a folder id: it cannot be . or .. or contain /`, { field, value: id });
   return id;
 }
-
-const FOLDER_ID = /^(?!\.\.?$)[^/]+$/;
 
 /** What SyncThing dials: `dynamic` or a URL with one of its schemes (tcp://host:port, quic://…, relay://…). */
 function checkAddress(address: string): void {

@@ -15,9 +15,8 @@ const isBusy = (err: unknown) => /^SQLITE_(BUSY|LOCKED)/.test((err as { code?: s
 
 /** Another process holding the database's write lock past busy_timeout is a passing outage, not a bug. */
 function storeError(err: unknown): unknown {
-  const code = (err as { code?: string }).code ?? "";
   if (!isBusy(err)) return err;
-  return new ApiError("STORE_UNAVAILABLE", `The database is locked by another process (${code}); try again shortly`, null, { "retry-after": String(RETRY_AFTER_S) });
+  return new ApiError("STORE_UNAVAILABLE", `The database is locked by another process (${(err as { code: string }).code}); try again shortly`, null, { "retry-after": String(RETRY_AFTER_S) });
 }
 
 /**
