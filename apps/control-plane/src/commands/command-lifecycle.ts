@@ -38,6 +38,9 @@ export class CommandLifecycle {
    * acknowledged. A command that expired while dispatched did reach the agent (only its acceptance
    * was lost), so its real outcome replaces `expired`. `envelopeOnly` ("local" tenants): the result
    * is relayed to waiters and SSE but not stored.
+   *
+   * Waiters hear it as soon as it is written, before the commit: the agent keeps the outcome until
+   * it is acknowledged, so the caller acknowledges only once `store.committed()` settles.
    */
   async finished(agentId: string, outcome: CommandOutcome, envelopeOnly = false): Promise<CommandRecord | null> {
     const transition = (from: CommandStatus[]) =>
@@ -55,6 +58,7 @@ export class CommandLifecycle {
           ...(envelopeOnly ? { envelope_only: true } : {}),
         },
         actor: `agent:${agentId}`,
+        settleBeforeCommit: true,
       });
     let stored = await transition(["dispatched", "running"]);
     if (!stored) {

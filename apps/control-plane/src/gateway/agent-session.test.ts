@@ -1,9 +1,14 @@
 import { EventEmitter } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import pino from "pino";
-import { DEFAULT_STORAGE_POLICY } from "@botmox/protocol";
-import { describe, expect, test } from "vitest";
+import { DEFAULT_STORAGE_POLICY, uuidv7 } from "@botmox/protocol";
+import { afterAll, describe, expect, test } from "vitest";
 import type WebSocket from "ws";
-import type { CommandLifecycle } from "../commands/command-lifecycle.js";
+import { CommandLifecycle } from "../commands/command-lifecycle.js";
+import { SqliteStore } from "../store/sqlite/sqlite-store.js";
 import { EventBus } from "../events/bus.js";
 import { createMetrics } from "../metrics/metrics.js";
 import type { AgentRecord, CommandRecord, Store } from "../store/types.js";
@@ -25,6 +30,19 @@ const agent = { id: "00000000-0000-4000-8000-000000000001", tenant_id: "t" } as 
 const command = (id: string) => ({ id, name: "agent.ping", params: {}, timeout_ms: 1000, attempts: 1, cancel_requested_at: null }) as unknown as CommandRecord;
 const hello = { v: 1, type: "hello", payload: { agent_id: agent.id, protocol_versions: [1], agent_version: "t", hostname: "h", platform: "linux", arch: "x64", capabilities: [], max_in_flight: 4, started_at: 0 } };
 const tick = () => new Promise((resolve) => setImmediate(resolve));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function startSession(ws: FakeSocket, deps: { store: Store; lifecycle: CommandLifecycle; bus: EventBus }, record: AgentRecord = agent) {
+  return new AgentSession(ws as unknown as WebSocket, record, {
+    ...deps,
+    log: pino({ level: "silent" }),
+    metrics: createMetrics(deps.bus, () => 0),
+    heartbeatMs: 60_000,
+    register: () => true,
+    unregister: () => true,
+    isConnected: () => false,
+  });
+}
 
 describe("AgentSession dispatch pump", () => {
   // Regression: a claim that came back short while new work was being queued cleared the
@@ -43,17 +61,7 @@ describe("AgentSession dispatch pump", () => {
     const store = { getAgent: async () => ({ ...agent, status: "online" }), activeCommands: async () => [], updateAgentSession: async () => {}, getStoragePolicy: async () => DEFAULT_STORAGE_POLICY } as unknown as Store;
     const bus = new EventBus();
     const ws = new FakeSocket();
-    const session = new AgentSession(ws as unknown as WebSocket, agent, {
-      store,
-      lifecycle,
-      bus,
-      log: pino({ level: "silent" }),
-      metrics: createMetrics(bus, () => 0),
-      heartbeatMs: 60_000,
-      register: () => true,
-      unregister: () => true,
-      isConnected: () => false,
-    });
+    const session = startSession(ws, { store, lifecycle, bus });
     ws.emit("message", Buffer.from(JSON.stringify(hello)), false);
     await tick();
     expect(pendingClaims).toHaveLength(1); // first claim after hello: queue empty
@@ -75,5 +83,60 @@ describe("AgentSession dispatch pump", () => {
     const dispatched = ws.sent.filter((frame) => frame.type === "command.dispatch").map((frame) => frame.payload.id);
     expect(dispatched).toEqual(["00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b"]);
     session.close(1000, "done");
+  });
+});
+
+describe("AgentSession results", () => {
+  const dir = mkdtempSync(join(tmpdir(), "agent-session-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A real SQLite store holding one dispatched command, and a session of its agent that said hello. */
+  async function dispatchedCommand(name: string, committed?: () => Promise<void>) {
+    const file = join(dir, `${name}.db`);
+    const real = new SqliteStore(file);
+    const tenant = await real.createTenant("t");
+    await real.createPairing({ tenant_id: tenant.id, code_hash: "code", expires_at: Date.now() + 60_000, created_by: "test" });
+    const { agent_id } = await real.registerAgent({ code_hash: "code", public_key: "k", hostname: null, now: Date.now() });
+    const now = Date.now();
+    const { command } = await real.enqueueCommand(
+      { id: uuidv7(now), tenant_id: tenant.id, agent_id, name: "agent.ping", params: {}, actor: "test", idempotency_key: null, request_hash: null, timeout_ms: 1_000, created_at: now, expires_at: now + 60_000 },
+      { dispatchNow: true },
+    );
+    const store = committed ? (new Proxy(real, { get: (target, key) => (key === "committed" ? committed : Reflect.get(target, key, target)) }) as Store) : real;
+    const bus = new EventBus();
+    const ws = new FakeSocket();
+    const session = startSession(ws, { store, lifecycle: new CommandLifecycle(store, bus), bus }, (await real.getAgent(agent_id))!);
+    ws.emit("message", Buffer.from(JSON.stringify({ ...hello, payload: { ...hello.payload, agent_id } })), false);
+    await sleep(20);
+    const other = new Database(file, { readonly: true });
+    const committedStatus = () => (other.prepare("SELECT status FROM commands WHERE id = ?").get(command.id) as { status: string }).status;
+    const result = () => ws.emit("message", Buffer.from(JSON.stringify({ v: 1, type: "command.result", payload: { id: command.id, status: "succeeded", result: { pong: true, agent_time: new Date().toISOString() }, finished_at: Date.now() } })), false);
+    const acks = () => ws.sent.filter((frame) => frame.type === "command.result.ack").flatMap((frame) => frame.payload.ids);
+    const close = async () => {
+      session.close(1000, "done");
+      other.close();
+      await real.close();
+    };
+    return { command, bus, result, committedStatus, acks, close };
+  }
+
+  test("a waiter hears the outcome before it is committed; the agent's ack waits for the commit", async () => {
+    const { command, bus, result, committedStatus, acks, close } = await dispatchedCommand("ack-after-commit");
+    const heard: Array<{ status: string; committed: string }> = [];
+    bus.watchCommand(command.id, (updated) => heard.push({ status: updated.status, committed: committedStatus() }));
+    result();
+    await sleep(100);
+    expect(heard).toEqual([{ status: "succeeded", committed: "dispatched" }]);
+    expect(committedStatus()).toBe("succeeded");
+    expect(acks()).toEqual([command.id]);
+    await close();
+  });
+
+  test("an outcome whose commit failed is not acknowledged, so the agent sends it again", async () => {
+    const { command, result, acks, close } = await dispatchedCommand("commit-failed", () => Promise.reject(new Error("disk full")));
+    result();
+    await sleep(100);
+    expect(acks()).not.toContain(command.id);
+    await close();
   });
 });

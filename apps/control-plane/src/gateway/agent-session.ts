@@ -360,8 +360,10 @@ export class AgentSession {
     const command = await this.deps.lifecycle.finished(this.agentId, outcome, this.policy.operational === "local");
     if (command) this.log.debug({ command_id: command.id, status: command.status }, "command finished");
     this.inflight.delete(outcome.id);
-    this.ack(outcome.id);
     void this.pump(); // a slot is free, whatever became of the command
+    // Not before the outcome is durable: once acknowledged, the agent forgets it.
+    await this.deps.store.committed();
+    this.ack(outcome.id);
   }
 
   /**

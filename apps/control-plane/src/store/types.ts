@@ -112,6 +112,11 @@ export interface TransitionInput {
   actor: string;
   /** When set, the transition only applies to a command of this agent (results from a session). */
   agent_id?: string;
+  /**
+   * Settle as soon as this process's reads see the change, possibly before it is durable
+   * (`committed()` tells when it is). For outcomes the agent keeps until they are acknowledged.
+   */
+  settleBeforeCommit?: boolean;
 }
 
 export interface AuditEntry {
@@ -135,6 +140,8 @@ export interface Store {
   readonly kind: "sqlite" | "supabase";
   health(): Promise<{ ok: true } | { ok: false; message: string }>;
   close(): Promise<void>;
+  /** Settles once every write made so far is durable; rejects if one of them was lost. */
+  committed(): Promise<void>;
 
   createTenant(name: string): Promise<Tenant>;
   getTenant(id: string): Promise<Tenant | null>;

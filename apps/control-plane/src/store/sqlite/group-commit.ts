@@ -21,46 +21,75 @@ function storeError(err: unknown): unknown {
 
 /**
  * Group commit: every write of one event-loop turn shares one SQLite transaction, committed
- * in setImmediate, and each caller's promise settles only after that COMMIT. A single SQL
- * statement is atomic on its own, so a failing write rolls back alone; a write of several
- * statements wraps them in db.transaction() (a SAVEPOINT inside the open transaction). Under load this turns
- * thousands of tiny commits per second into a few hundred, which is where the command
- * throughput comes from; with one writer it costs a single tick.
+ * in setImmediate. A single SQL statement is atomic on its own, so a failing write rolls back
+ * alone; a write of several statements wraps them in db.transaction() (a SAVEPOINT inside the
+ * open transaction). Under load this turns thousands of tiny commits per second into a few
+ * hundred, which is where the command throughput comes from; with one writer it costs a single tick.
+ *
+ * `run` settles after the COMMIT. `apply` settles as soon as the write is made: this process's
+ * reads (one connection) see it at once, and `committed()` tells when it is durable.
  */
 export class GroupCommit {
-  private waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
-  private open = false;
+  private batch: { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | undefined;
   /** Until then the lock was last seen held by another process: waits are short, so a queue of writes does not freeze the loop a second each. */
   private outageUntil = 0;
+  private readonly beginStatement: Database.Statement;
+  private readonly commitStatement: Database.Statement;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: Database.Database) {
+    // Prepared once: exec() would parse the SQL again on every transaction.
+    this.beginStatement = db.prepare("BEGIN IMMEDIATE");
+    this.commitStatement = db.prepare("COMMIT");
+  }
 
+  /** Settles with the write's value once it is committed. */
   run<T>(write: () => T): Promise<T> {
-    if (!this.open) {
-      try {
-        this.begin();
-      } catch (err) {
-        return Promise.reject(storeError(err));
-      }
-      this.open = true;
-      setImmediate(() => this.commit());
-    }
     let value: T;
     try {
-      value = write();
+      value = this.write(write);
     } catch (err) {
       return Promise.reject(err);
     }
-    return new Promise<T>((resolve, reject) => {
-      this.waiters.push({ resolve: () => resolve(value), reject });
-    });
+    return this.batch!.promise.then(() => value);
+  }
+
+  /** Settles with the write's value as soon as it is made, before it is durable (see committed()). */
+  apply<T>(write: () => T): Promise<T> {
+    try {
+      return Promise.resolve(this.write(write));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Settles once every write made so far is committed; rejects if their commit failed (they are gone). */
+  committed(): Promise<void> {
+    return this.batch?.promise ?? Promise.resolve();
+  }
+
+  /** Makes the write in the open transaction, opening one (committed on the next turn) if needed. */
+  private write<T>(write: () => T): T {
+    if (!this.batch) {
+      try {
+        this.begin();
+      } catch (err) {
+        throw storeError(err);
+      }
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      promise.catch(() => {}); // reported to whoever waits for it
+      this.batch = { promise, resolve, reject };
+      setImmediate(() => this.commit());
+    }
+    return write();
   }
 
   private begin(): void {
     const inOutage = Date.now() < this.outageUntil;
     if (inOutage) this.db.pragma(`busy_timeout = ${OUTAGE_PROBE_MS}`);
     try {
-      this.db.exec("BEGIN IMMEDIATE");
+      this.beginStatement.run();
       this.outageUntil = 0;
     } catch (err) {
       if (isBusy(err)) this.outageUntil = Date.now() + OUTAGE_WINDOW_MS;
@@ -72,20 +101,20 @@ export class GroupCommit {
 
   /** Commits now (used on close). */
   flush(): void {
-    if (this.open) this.commit();
+    if (this.batch) this.commit();
   }
 
   private commit(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    this.open = false;
+    const batch = this.batch;
+    if (!batch) return;
+    this.batch = undefined;
     try {
-      this.db.exec("COMMIT");
+      this.commitStatement.run();
     } catch (err) {
       if (this.db.inTransaction) this.db.exec("ROLLBACK");
-      for (const waiter of waiters) waiter.reject(storeError(err));
+      batch.reject(storeError(err));
       return;
     }
-    for (const waiter of waiters) waiter.resolve();
+    batch.resolve();
   }
 }

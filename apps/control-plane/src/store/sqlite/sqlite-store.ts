@@ -129,6 +129,10 @@ export class SqliteStore implements Store {
     }
   }
 
+  committed(): Promise<void> {
+    return this.writes.committed();
+  }
+
   async close(): Promise<void> {
     await this.checkpointer?.stop();
     this.writes.flush();
@@ -289,7 +293,8 @@ export class SqliteStore implements Store {
   }
 
   transitionCommand(input: TransitionInput): Promise<CommandRecord | null> {
-    return this.writes.run(() => this.updateCommand(input.from, { id: input.id, to: input.to, patch: input.patch ?? {}, agent_id: input.agent_id ?? null, actor: input.actor }));
+    const change = () => this.updateCommand(input.from, { id: input.id, to: input.to, patch: input.patch ?? {}, agent_id: input.agent_id ?? null, actor: input.actor });
+    return input.settleBeforeCommit ? this.writes.apply(change) : this.writes.run(change);
   }
 
   patchCommand(input: { id: string; patch: CommandPatch }): Promise<CommandRecord | null> {

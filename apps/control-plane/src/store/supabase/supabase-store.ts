@@ -63,6 +63,11 @@ export class SupabaseStore implements Store {
     return { ok: false, message: isUnavailable(failure) ? `Supabase cannot be reached: ${answer.error.message}` : answer.error.message };
   }
 
+  /** Each call settles once PostgREST has committed it. */
+  committed(): Promise<void> {
+    return Promise.resolve();
+  }
+
   async close(): Promise<void> {
     await this.db.removeAllChannels();
   }

@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, describe, expect, test } from "vitest";
+import { GroupCommit } from "./group-commit.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A writer connection with its group commit, and a second connection that sees only what is committed. */
+function databases() {
+  const dir = mkdtempSync(join(tmpdir(), "group-commit-"));
+  dirs.push(dir);
+  const file = join(dir, "db.sqlite");
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  db.pragma("foreign_keys = ON");
+  db.exec(`CREATE TABLE parents (id INTEGER PRIMARY KEY);
+    CREATE TABLE items (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED)`);
+  const other = new Database(file, { readonly: true });
+  const count = (conn: Database.Database) => (conn.prepare("SELECT count(*) AS n FROM items").get() as { n: number }).n;
+  return { writes: new GroupCommit(db), db, other, count };
+}
+
+describe("GroupCommit", () => {
+  test("apply settles before the commit, visible to this connection only; committed() settles once it is durable", async () => {
+    const { writes, db, other, count } = databases();
+    const value = await writes.apply(() => db.prepare("INSERT INTO items (id) VALUES (1)").run().changes);
+    expect(value).toBe(1);
+    expect(count(db)).toBe(1);
+    expect(count(other)).toBe(0);
+    await writes.committed();
+    expect(count(other)).toBe(1);
+  });
+
+  test("run settles only after the commit, and writes of one turn share it", async () => {
+    const { writes, db, other, count } = databases();
+    const seenByOther: number[] = [];
+    await Promise.all(
+      [1, 2, 3].map((id) =>
+        writes.run(() => db.prepare("INSERT INTO items (id) VALUES (?)").run(id)).then(() => seenByOther.push(count(other))),
+      ),
+    );
+    expect(seenByOther).toEqual([3, 3, 3]);
+  });
+
+  test("a failed commit rejects committed() and run(), and the applied write is gone", async () => {
+    const { writes, db, count } = databases();
+    // The deferred foreign key is only checked at COMMIT, which therefore fails.
+    await writes.apply(() => db.prepare("INSERT INTO items (id, parent) VALUES (1, 99)").run());
+    const ran = writes.run(() => db.prepare("INSERT INTO items (id) VALUES (2)").run());
+    await expect(writes.committed()).rejects.toThrow(/FOREIGN KEY/);
+    await expect(ran).rejects.toThrow(/FOREIGN KEY/);
+    expect(count(db)).toBe(0);
+    await expect(writes.committed()).resolves.toBeUndefined(); // nothing pending any more
+  });
+
+  test("a write that throws fails alone; the rest of its turn commits", async () => {
+    const { writes, db, other, count } = databases();
+    const bad = writes.run(() => db.prepare("INSERT INTO nowhere (id) VALUES (1)").run());
+    const good = writes.run(() => db.prepare("INSERT INTO items (id) VALUES (1)").run());
+    await expect(bad).rejects.toThrow(/no such table/);
+    await good;
+    expect(count(other)).toBe(1);
+  });
+});
