@@ -4,7 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import pino from "pino";
 import { MAX_COMMAND_DATA_BYTES, type CommandOutcome } from "@botmox/protocol";
-import { afterEach, describe, expect, test } from "vitest";
+import { afterEach, describe, expect, test, vi } from "vitest";
 import type { HandlerTable } from "../executors/handler.js";
 import { Journal } from "../journal/journal.js";
 import { CommandRunner } from "./command-runner.js";
@@ -38,7 +38,7 @@ function setup() {
     other.close();
     journal.close();
   };
-  return { runner, other, results, seenByHandler, close };
+  return { runner, journal, other, results, seenByHandler, close };
 }
 
 const dispatch = (id: string) => ({ id, name: "agent.echo", params: { data: id, delay_ms: 0 }, timeout_ms: 5_000, attempt: 1 });
@@ -65,6 +65,27 @@ describe("command runner", () => {
     expect(results[0]!.outcome.error!.message).toMatch(/^Not run: the agent's journal could not record the command \(database is locked\)/);
     close();
   }, 15_000);
+
+  test("the periodic resender waits from an outcome's last send, not from when it finished", async () => {
+    const { runner, journal, results, close } = setup();
+    const longAgo = Date.now() - 60_000;
+    journal.begin(ids[0]!, "agent.echo", longAgo);
+    journal.finish({ id: ids[0]!, status: "succeeded", result: { data: 1 }, finished_at: longAgo });
+    await journal.durable();
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() });
+    try {
+      expect(runner.resendUnacknowledged()).toBe(1); // on connect: everything not acknowledged
+      expect(runner.resendUnacknowledged(15_000)).toBe(0); // sent just now, however old the outcome
+      vi.setSystemTime(Date.now() + 15_000);
+      expect(runner.resendUnacknowledged(15_000)).toBe(1);
+      runner.acknowledged([ids[0]!]);
+      expect(runner.resendUnacknowledged()).toBe(0);
+      expect(results.map((r) => r.outcome.id)).toEqual([ids[0], ids[0]]);
+    } finally {
+      vi.useRealTimers();
+      close();
+    }
+  });
 
   test("a result too large for a frame is journaled and sent as a RESULT_TOO_LARGE failure", async () => {
     const { runner, other, results, close } = setup();

@@ -22,6 +22,8 @@ export interface RunnerOutput {
  */
 export class CommandRunner {
   private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  /** When each outcome not acknowledged yet was last sent: the resender waits from then, not from when it finished. */
+  private readonly sentAt = new Map<string, number>();
   private accepting = true;
 
   constructor(
@@ -48,7 +50,7 @@ export class CommandRunner {
     } catch (err) {
       // Not recorded, so not run: say so at once rather than leave the command hanging.
       this.log.error({ err, command_id: command.id }, "the journal could not record a command; it was not run");
-      return this.output.result({ id: command.id, status: "failed", error: notRecorded(err).toBody(), finished_at: Date.now() }, command.name);
+      return this.sendResult({ id: command.id, status: "failed", error: notRecorded(err).toBody(), finished_at: Date.now() }, command.name);
     }
     if (state.kind === "new") {
       this.start(command);
@@ -60,7 +62,7 @@ export class CommandRunner {
     }
     // A repeat is answered from the journal once what it says is committed.
     this.journal.durable().then(
-      () => (state.kind === "done" ? this.output.result(state.outcome) : this.output.accepted(command.id)),
+      () => (state.kind === "done" ? this.sendResult(state.outcome) : this.output.accepted(command.id)),
       (err: unknown) => this.log.error({ err, command_id: command.id }, "journal commit failed; the command will be redelivered"),
     );
   }
@@ -76,14 +78,20 @@ export class CommandRunner {
 
   acknowledged(ids: readonly string[]): void {
     this.journal.markAcked(ids);
+    for (const id of ids) this.sentAt.delete(id);
   }
 
-  /** Sends again the results not acknowledged yet that finished at least `olderThanMs` ago. */
+  /** Sends again the results not acknowledged yet that were last sent at least `olderThanMs` ago (or never since this start). */
   resendUnacknowledged(olderThanMs = 0): number {
     const before = Date.now() - olderThanMs;
-    const outcomes = this.journal.unacked().filter((outcome) => outcome.finished_at <= before);
-    for (const outcome of outcomes) this.output.result(outcome);
+    const outcomes = this.journal.unacked().filter((outcome) => (this.sentAt.get(outcome.id) ?? -Infinity) <= before);
+    for (const outcome of outcomes) this.sendResult(outcome);
     return outcomes.length;
+  }
+
+  private sendResult(outcome: CommandOutcome, name?: string): void {
+    this.sentAt.set(outcome.id, Date.now());
+    this.output.result(outcome, name);
   }
 
   /** Stops taking work, lets running commands finish for `graceMs`, then aborts what is left. */
@@ -134,7 +142,7 @@ export class CommandRunner {
           this.log.error({ err, command_id: command.id }, "could not journal the outcome; sending it anyway");
         }
         if (debug) log().debug({ status: outcome.status, error_code: outcome.error?.code }, "command finished");
-        this.output.result(outcome, command.name);
+        this.sendResult(outcome, command.name);
       });
     this.running.set(command.id, { controller, done });
   }
