@@ -31,6 +31,13 @@ const command = (id: string) => ({ id, name: "agent.ping", params: {}, timeout_m
 const hello = { v: 1, type: "hello", payload: { agent_id: agent.id, protocol_versions: [1], agent_version: "t", hostname: "h", platform: "linux", arch: "x64", capabilities: [], max_in_flight: 4, started_at: 0 } };
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
 
 function startSession(ws: FakeSocket, deps: { store: Store; lifecycle: CommandLifecycle; bus: EventBus }, record: AgentRecord = agent) {
   return new AgentSession(ws as unknown as WebSocket, record, {
@@ -107,7 +114,8 @@ describe("AgentSession results", () => {
     const ws = new FakeSocket();
     const session = startSession(ws, { store, lifecycle: new CommandLifecycle(store, bus), bus }, (await real.getAgent(agent_id))!);
     ws.emit("message", Buffer.from(JSON.stringify({ ...hello, payload: { ...hello.payload, agent_id } })), false);
-    await sleep(20);
+    // The session is up once it has redelivered the dispatched command.
+    await until("the redelivery after hello", () => ws.sent.some((frame) => frame.type === "command.dispatch"));
     const other = new Database(file, { readonly: true });
     const committedStatus = () => (other.prepare("SELECT status FROM commands WHERE id = ?").get(command.id) as { status: string }).status;
     const result = () => ws.emit("message", Buffer.from(JSON.stringify({ v: 1, type: "command.result", payload: { id: command.id, status: "succeeded", result: { pong: true, agent_time: new Date().toISOString() }, finished_at: Date.now() } })), false);
@@ -125,7 +133,7 @@ describe("AgentSession results", () => {
     const heard: Array<{ status: string; committed: string }> = [];
     bus.watchCommand(command.id, (updated) => heard.push({ status: updated.status, committed: committedStatus() }));
     result();
-    await sleep(100);
+    await until("the ack", () => acks().length > 0);
     expect(heard).toEqual([{ status: "succeeded", committed: "dispatched" }]);
     expect(committedStatus()).toBe("succeeded");
     expect(acks()).toEqual([command.id]);
@@ -135,7 +143,7 @@ describe("AgentSession results", () => {
   test("an outcome whose commit failed is not acknowledged, so the agent sends it again", async () => {
     const { command, result, acks, close } = await dispatchedCommand("commit-failed", () => Promise.reject(new Error("disk full")));
     result();
-    await sleep(100);
+    await sleep(100); // several times what an ack takes (batched for 20 ms after the commit)
     expect(acks()).not.toContain(command.id);
     await close();
   });
