@@ -42,7 +42,7 @@ describe("vaults", () => {
     }
   });
 
-  test("with no keychain reachable, pair says so clearly and does not burn the pairing code", async () => {
+  test("with no Secret Service reachable, pair says so clearly, does not fall back to the kernel keyring and does not burn the pairing code", async () => {
     await using cp = await startControlPlane();
     const tenant = await cp.tenant();
     const home = mkdtempSync(join(tmpdir(), "botmox-agent-nokeychain-"));
@@ -53,6 +53,8 @@ describe("vaults", () => {
       expect(failed.code).toBe(1);
       expect(failed.output).toContain("No OS keychain is reachable");
       expect(failed.output).toContain("BOTMOX_VAULT=file");
+      // The Secret Service was asked and nothing else: no quiet fallback to the kernel keyring, which a reboot wipes.
+      expect(failed.output).toMatch(/DBus error/);
 
       const withFile = await run(process.execPath, [AGENT_CLI, "pair", "--server", cp.url, "--code", pairing.body.code], { ...env, BOTMOX_VAULT: "file", BOTMOX_VAULT_PASSPHRASE: "a passphrase" });
       expect(withFile.code, withFile.output).toBe(0);
