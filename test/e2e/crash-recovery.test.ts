@@ -49,6 +49,22 @@ describe("nothing lost, nothing run twice", () => {
     expect(agent.allLogs().some((line) => line.msg === "resent results the control plane had not acknowledged")).toBe(true);
   });
 
+  test("an agent connected when the control plane was killed reads offline after the restart until it reconnects", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    const run = await agent.start();
+    expect((await tenant.api.get(`/api/v1/agents/${agent.agentId}`)).body.status).toBe("online");
+
+    await cp.kill();
+    await run.kill("SIGKILL"); // its host went down with the control plane
+    await cp.restart();
+    expect((await tenant.api.get(`/api/v1/agents/${agent.agentId}`)).body.status).toBe("offline");
+
+    await agent.start();
+    expect((await tenant.api.get(`/api/v1/agents/${agent.agentId}`)).body.status).toBe("online");
+  });
+
   test("SIGTERM lets in-flight work finish within the grace period and aborts what runs past it", async () => {
     await using cp = await startControlPlane();
     const tenant = await cp.tenant();

@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import { SupabaseJwtVerifier } from "./auth/supabase-jwt.js";
 import { CommandLifecycle } from "./commands/command-lifecycle.js";
 import { CommandService } from "./commands/command-service.js";
-import type { Config } from "./config.js";
+import { instanceId, type Config } from "./config.js";
 import { EventBus } from "./events/bus.js";
 import { Gateway } from "./gateway/gateway.js";
 import { OperatorAuth } from "./http/operator-auth.js";
@@ -31,6 +31,7 @@ export interface ControlPlane {
 
 /** Wires store, gateway and HTTP API together and starts listening. */
 export async function startControlPlane(config: Config, store: Store, log: Logger): Promise<ControlPlane> {
+  const instance = instanceId(config);
   const bus = new EventBus();
   const lifecycle = new CommandLifecycle(store, bus);
   const commands = new CommandService(store, bus);
@@ -43,6 +44,7 @@ export async function startControlPlane(config: Config, store: Store, log: Logge
     log,
     metrics,
     heartbeatMs: config.HEARTBEAT_MS,
+    instanceId: instance,
     maxPendingHandshakes: config.MAX_PENDING_HANDSHAKES,
   });
   connected.count = () => gateway.connectedCount;
@@ -51,6 +53,8 @@ export async function startControlPlane(config: Config, store: Store, log: Logge
   policies.push = (tenantId, policy) => gateway.pushPolicy(tenantId, policy);
 
   const app = buildHttpServer({ config, store, bus, commands, gateway, auth: new OperatorAuth(store, operatorJwtVerifier(config)), policies, metrics, log });
+  const stale = await store.endStaleSessions(instance);
+  if (stale > 0) log.info({ agents: stale }, "agents the previous run left online are offline until they reconnect");
   gateway.attach(app.server);
   await app.listen({ port: config.PORT, host: config.HOST });
 

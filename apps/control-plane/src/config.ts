@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { DEFAULT_HEARTBEAT_MS } from "@botmox/protocol";
 import { z } from "zod";
@@ -15,6 +16,11 @@ export const configSchema = z
     BOTMOX_DATA_DIR: z.string().min(1).default("./.botmox/control-plane"),
     /** Storage backend: embedded SQLite (default) or Supabase. */
     DATA_BACKEND: z.enum(["sqlite", "supabase"]).default("sqlite"),
+    /**
+     * Names this server in the store as the one holding an agent's session, so that at start it
+     * marks offline only the agents it left online. Keep it stable across restarts; default host:PORT.
+     */
+    BOTMOX_INSTANCE_ID: z.string().min(1).max(200).optional(),
     /** pino level. */
     LOG_LEVEL: logLevel.default("info"),
     /** Base URL agents and operators use to reach this server; put into pairing URIs. Derived from the request when unset. */
@@ -74,6 +80,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
   return parsed.data;
+}
+
+export function instanceId(config: Pick<Config, "BOTMOX_INSTANCE_ID" | "PORT">): string {
+  return config.BOTMOX_INSTANCE_ID ?? `${hostname()}:${config.PORT}`;
 }
 
 export function sqliteFile(config: Pick<Config, "BOTMOX_DATA_DIR">): string {

@@ -45,6 +45,7 @@ function startSession(ws: FakeSocket, deps: { store: Store; lifecycle: CommandLi
     log: pino({ level: "silent" }),
     metrics: createMetrics(deps.bus, () => 0),
     heartbeatMs: 60_000,
+    instanceId: "test-instance",
     register: () => true,
     unregister: () => true,
     isConnected: () => false,

@@ -38,6 +38,8 @@ export interface SessionDeps {
   log: Logger;
   metrics: Metrics;
   heartbeatMs: number;
+  /** This control plane instance, recorded as the holder of the session. */
+  instanceId: string;
   /** Registers the session once hello succeeded; returns false if the gateway is draining. */
   register(session: AgentSession): boolean;
   /** Forgets the session; true when it was the agent's current one (not replaced by a newer connection). */
@@ -284,6 +286,7 @@ export class AgentSession {
       connected_at: now,
       last_seen_at: now,
       session_id: this.sessionId,
+      instance_id: this.deps.instanceId,
     });
     this.deps.bus.publish({ type: "agent.online", tenant_id: this.tenantId, agent_id: this.agentId, at: now });
     this.send("welcome", { protocol_version: version, session_id: this.sessionId, server_time: Date.now(), heartbeat_ms: this.deps.heartbeatMs, max_frame_bytes: MAX_FRAME_BYTES });

@@ -19,6 +19,7 @@ export interface GatewayOptions {
   log: Logger;
   metrics: Metrics;
   heartbeatMs: number;
+  instanceId: string;
   /** Upgrades being authenticated at once beyond which new ones get 503 + Retry-After. */
   maxPendingHandshakes: number;
 }
@@ -135,6 +136,7 @@ export class Gateway {
             log: this.options.log,
             metrics: this.options.metrics,
             heartbeatMs: this.options.heartbeatMs,
+            instanceId: this.options.instanceId,
             register: (session) => this.register(session),
             unregister: (session) => this.unregister(session),
             isConnected: (agentId) => this.sessions.has(agentId),

@@ -213,6 +213,34 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       await store.close();
     });
 
+    test("at start, agents this instance left online are offline; other instances' sessions and revoked agents stay as they are", async () => {
+      const { store, tenant, agent_id } = await withAgent();
+      const other = async (code: string) => {
+        await store.createPairing({ tenant_id: tenant.id, code_hash: code, expires_at: Date.now() + 60_000, created_by: "test" });
+        return (await store.registerAgent({ code_hash: code, public_key: "BBBB", hostname: null, now: Date.now() })).agent_id;
+      };
+      const elsewhere = await other(`elsewhere-${tenant.id}`);
+      const revoked = await other(`revoked-${tenant.id}`);
+      const instance = `instance-${tenant.id}`;
+      await store.updateAgentSession(agent_id, { status: "online", session_id: "s-1", instance_id: instance });
+      await store.updateAgentSession(elsewhere, { status: "online", session_id: "s-2", instance_id: `other-${tenant.id}` });
+      await store.updateAgentSession(revoked, { status: "online", session_id: "s-3", instance_id: instance });
+      await store.revokeAgent({ tenant_id: tenant.id, agent_id: revoked, actor: "admin", now: Date.now() });
+
+      const ended = await store.endStaleSessions(instance);
+      expect(await store.getAgent(agent_id)).toMatchObject({ status: "offline", session_id: null });
+      expect((await store.getAgent(revoked))?.status).toBe("revoked");
+      if (store.kind === "supabase") {
+        expect(ended).toBe(1);
+        expect(await store.getAgent(elsewhere)).toMatchObject({ status: "online", session_id: "s-2" });
+      } else {
+        // One process owns the SQLite file: whatever it left online is stale.
+        expect(ended).toBe(2);
+        expect((await store.getAgent(elsewhere))?.status).toBe("offline");
+      }
+      await store.close();
+    });
+
     test("revocation sticks: later session updates do not bring the agent back online", async () => {
       const { store, tenant, agent_id } = await withAgent();
       const revoked = await store.revokeAgent({ tenant_id: tenant.id, agent_id, actor: "admin", now: Date.now() });

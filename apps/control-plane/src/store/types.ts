@@ -43,7 +43,10 @@ export interface AgentRecord {
 
 export type AgentSessionPatch = Partial<
   Pick<AgentRecord, "status" | "hostname" | "version" | "platform" | "arch" | "capabilities" | "last_seen_at" | "connected_at" | "session_id" | "policy_version_applied">
->;
+> & {
+  /** The control plane instance holding the session (see endStaleSessions). */
+  instance_id?: string;
+};
 
 export interface InventoryItem {
   kind: string;
@@ -156,6 +159,11 @@ export interface Store {
   getAgent(id: string): Promise<AgentRecord | null>;
   listAgents(tenantId: string): Promise<AgentRecord[]>;
   updateAgentSession(id: string, patch: AgentSessionPatch): Promise<void>;
+  /**
+   * At start no session of this instance is live yet: agents it left recorded online lost their
+   * session when the previous process ended without saying so. Marks them offline; returns how many.
+   */
+  endStaleSessions(instanceId: string): Promise<number>;
   revokeAgent(input: { tenant_id: string; agent_id: string; actor: string; now: Millis }): Promise<AgentRecord | null>;
   /** Records a handshake nonce; false when this agent already used it (a replay). */
   recordAgentNonce(input: { agent_id: string; nonce: string; expires_at: Millis; now: Millis }): Promise<boolean>;

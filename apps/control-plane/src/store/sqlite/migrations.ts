@@ -178,6 +178,10 @@ const MIGRATIONS: readonly string[] = [
   DROP INDEX commands_listing;
   CREATE INDEX commands_listing ON commands(agent_id, created_at);
   `,
+  // 5: which control plane instance holds an agent's session (as in the Supabase schema).
+  `
+  ALTER TABLE agents ADD COLUMN instance_id TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -232,6 +232,11 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** The SQLite file has one owner: every agent recorded online is this instance's. */
+  endStaleSessions(): Promise<number> {
+    return this.writes.run(() => this.db.prepare("UPDATE agents SET status = 'offline', session_id = NULL WHERE status = 'online'").run().changes);
+  }
+
   revokeAgent(input: { tenant_id: string; agent_id: string; actor: string; now: Millis }): Promise<AgentRecord | null> {
     return this.atomically(() => {
       const row = this.db

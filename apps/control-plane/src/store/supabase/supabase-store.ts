@@ -123,6 +123,15 @@ export class SupabaseStore implements Store {
     await this.run("updateAgentSession", this.db.from("agents").update(values).eq("id", id));
   }
 
+  /** Other instances' sessions are theirs: only this instance's are ended. */
+  async endStaleSessions(instanceId: string): Promise<number> {
+    const rows = await this.run<Row[]>(
+      "endStaleSessions",
+      this.db.from("agents").update({ status: "offline", session_id: null }).eq("status", "online").eq("instance_id", instanceId).select("id"),
+    );
+    return rows.length;
+  }
+
   async revokeAgent(input: { tenant_id: string; agent_id: string; actor: string; now: Millis }): Promise<AgentRecord | null> {
     if (!isUuid(input.agent_id) || !isUuid(input.tenant_id)) return null;
     const row = await this.run<Row | null>("revoke_agent", this.db.rpc("revoke_agent", { p_tenant_id: input.tenant_id, p_agent_id: input.agent_id, p_actor: input.actor, p_now: iso(input.now) }));
