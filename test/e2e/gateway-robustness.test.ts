@@ -178,6 +178,7 @@ describe("the gateway survives bad input", () => {
     const unknown = await tenant.api.post(path, { name: "proxmox.vm.explode", params: {} });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.code).toBe("UNKNOWN_COMMAND");
+    expect(unknown.body.error.details).toEqual([{ path: "name", message: expect.stringContaining("agent.echo") }]);
     const badParams = await tenant.api.post(path, { name: "agent.echo", params: { delay_ms: -5, extra: true } });
     expect(badParams.status).toBe(400);
     expect(badParams.body.error.code).toBe("INVALID_PARAMS");
