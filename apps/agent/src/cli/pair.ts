@@ -6,18 +6,27 @@ import { postJson } from "./http-client.js";
 
 const PENDING_KEY_SECRET = `${PRIVATE_KEY_SECRET}.pending`;
 
+/** The control plane's origin; checked before anything touches the vault or the one-time code. */
+function serverOrigin(server: string): string {
+  const url = URL.canParse(server) ? new URL(server) : undefined;
+  if (url?.protocol !== "http:" && url?.protocol !== "https:") {
+    throw new Error(`The server must be an http:// or https:// URL such as https://botmox.example.com, not "${server}"`);
+  }
+  return url.origin;
+}
+
 /** Accepts `--server URL --code CODE` or a `botmox://pair?server=...&code=...` URI. */
 export function parsePairingTarget(input: { server?: string; code?: string; uri?: string }): { server: string; code: string } {
   if (input.uri) {
-    const uri = new URL(input.uri);
-    if (uri.protocol !== "botmox:") throw new Error(`Not a pairing URI: ${input.uri}`);
+    const uri = URL.canParse(input.uri) ? new URL(input.uri) : undefined;
+    if (uri?.protocol !== "botmox:") throw new Error(`Not a pairing URI (botmox://pair?server=...&code=...): ${input.uri}`);
     const server = uri.searchParams.get("server");
     const code = uri.searchParams.get("code");
     if (!server || !code) throw new Error("The pairing URI needs server= and code=");
-    return { server, code };
+    return { server: serverOrigin(server), code };
   }
   if (!input.server || !input.code) throw new Error("pair needs --server URL and --code CODE (or --uri botmox://pair?...)");
-  return { server: input.server, code: input.code };
+  return { server: serverOrigin(input.server), code: input.code };
 }
 
 /**
@@ -25,14 +34,17 @@ export function parsePairingTarget(input: { server?: string; code?: string; uri?
  * stores the private half. The private key never leaves this machine.
  */
 export async function pair(input: { server: string; code: string; config: AgentConfig; vault: Vault; caPem?: string }): Promise<AgentConfig> {
-  const server = new URL(input.server).origin;
+  const server = serverOrigin(input.server);
   const keys = generateAgentKeyPair();
   // Prove the vault works before consuming the one-time code, without touching a key already in use.
   await input.vault.set(PENDING_KEY_SECRET, keys.privateKeyBase64);
-  const response = await postJson<{ agent_id: string; tenant_id: string }>(`${server}/api/v1/agents/register`, { code: input.code, public_key: keys.publicKeyBase64, hostname: hostname() }, input.caPem).catch(async (err: unknown) => {
+  let response: { agent_id: string; tenant_id: string };
+  try {
+    response = await postJson(`${server}/api/v1/agents/register`, { code: input.code, public_key: keys.publicKeyBase64, hostname: hostname() }, input.caPem);
+  } catch (err) {
     await input.vault.delete(PENDING_KEY_SECRET);
     throw err;
-  });
+  }
   await input.vault.set(PRIVATE_KEY_SECRET, keys.privateKeyBase64);
   await input.vault.delete(PENDING_KEY_SECRET);
   return { ...input.config, server, agent_id: response.agent_id, tenant_id: response.tenant_id, paired_at: new Date().toISOString() };

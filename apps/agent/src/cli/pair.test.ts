@@ -1,0 +1,50 @@
+import { randomUUID } from "node:crypto";
+import { createServer } from "node:net";
+import { describe, expect, test } from "vitest";
+import type { Vault } from "../vault/vault.js";
+import { pair, parsePairingTarget } from "./pair.js";
+
+function memoryVault(): Vault & { entries: Map<string, string> } {
+  const entries = new Map<string, string>();
+  return {
+    kind: "file",
+    location: "memory",
+    entries,
+    get: async (name) => entries.get(name) ?? null,
+    set: async (name, value) => void entries.set(name, value),
+    delete: async (name) => entries.delete(name),
+    values: async () => [...entries.values()],
+  };
+}
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe("pairing target", () => {
+  test("the server is reduced to its origin, from the flags or a pairing URI", () => {
+    expect(parsePairingTarget({ server: "https://cp.example.com:8443/some/path", code: "BMX-AAAA-BBBB" })).toEqual({ server: "https://cp.example.com:8443", code: "BMX-AAAA-BBBB" });
+    const uri = `botmox://pair?server=${encodeURIComponent("http://10.0.0.5:8080")}&code=BMX-AAAA-BBBB`;
+    expect(parsePairingTarget({ uri })).toEqual({ server: "http://10.0.0.5:8080", code: "BMX-AAAA-BBBB" });
+  });
+
+  test("a server without http:// or https:// is refused with a message that says what to type", () => {
+    for (const server of ["localhost:8080", "cp.example.com", "ftp://cp.example.com", "https://"]) {
+      expect(() => parsePairingTarget({ server, code: "BMX-AAAA-BBBB" }), server).toThrow(/must be an http:\/\/ or https:\/\/ URL/);
+    }
+    expect(() => parsePairingTarget({ uri: "botmox://pair?server=localhost:8080&code=X" })).toThrow(/must be an http:\/\/ or https:\/\/ URL/);
+    expect(() => parsePairingTarget({ uri: "not a uri" })).toThrow(/Not a pairing URI/);
+  });
+
+  test("when the control plane cannot be reached, no key is left behind in the vault", async () => {
+    const vault = memoryVault();
+    const config = { instance_id: randomUUID(), targets: {} };
+    await expect(pair({ server: `http://127.0.0.1:${await closedPort()}`, code: "BMX-AAAA-BBBB", config, vault })).rejects.toThrow();
+    expect([...vault.entries.keys()]).toEqual([]);
+  });
+});
