@@ -23,6 +23,24 @@ describe("nothing lost, nothing run twice", () => {
     expect(status.journal.unacked_results).toBe(0);
   });
 
+  test("a second run on the same home is refused and leaves the first one and its running command alone", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    const first = await agent.start();
+    const command = await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands`, { name: "agent.echo", params: { data: "kept", delay_ms: 1500 } });
+    await first.waitForLog((line) => line.msg === "command started" && line.command_id === command.body.id);
+
+    const second = await agent.start({}, { waitConnected: false });
+    expect((await second.exited).code).toBe(1);
+    expect(second.output()).toContain(`Another botmox-agent run (pid ${first.process.pid}) is already using`);
+
+    const final = await tenant.api.get(`/api/v1/commands/${command.body.id}?wait=10`);
+    expect(final.body).toMatchObject({ status: "succeeded", result: { data: "kept" } });
+    expect(executionCounts(agent).get(command.body.id)).toBe(1);
+    expect(first.logs().some((line) => line.msg === "disconnected from control plane")).toBe(false);
+  });
+
   test("SIGKILL of the control plane with 100 commands queued or running: all succeed after restart, each once", async () => {
     await using cp = await startControlPlane();
     const tenant = await cp.tenant();

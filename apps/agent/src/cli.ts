@@ -14,6 +14,7 @@ import { serviceCommand } from "./service/service-command.js";
 import { targetsCommand } from "./cli/targets.js";
 import { Targets } from "./targets/targets.js";
 import { openVault } from "./vault/open-vault.js";
+import { lockHome } from "./runtime/run-lock.js";
 import { AGENT_VERSION } from "./version.js";
 
 const USAGE = `Usage: botmox-agent <command>
@@ -101,6 +102,7 @@ async function main(argv: string[]): Promise<number> {
     case "run": {
       const paired = requirePaired(config, home);
       const log = pino({ level: env.LOG_LEVEL, base: { service: "botmox-agent", agent_id: paired.agent_id, tenant_id: paired.tenant_id } });
+      const unlock = lockHome(home);
       const vault = openVault(home, config.instance_id, process.env);
       const agent = await startAgent({ home, config: paired, env, vault, log });
       const outcome = await new Promise<"signal" | "fatal">((resolve) => {
@@ -111,6 +113,7 @@ async function main(argv: string[]): Promise<number> {
       log.info({ reason: outcome }, "stopping");
       await agent.stop();
       log.info("stopped");
+      unlock();
       return outcome === "fatal" ? 3 : 0;
     }
     case "targets": {
