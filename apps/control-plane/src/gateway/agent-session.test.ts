@@ -11,6 +11,7 @@ import { CommandLifecycle } from "../commands/command-lifecycle.js";
 import { SqliteStore } from "../store/sqlite/sqlite-store.js";
 import { EventBus } from "../events/bus.js";
 import { createMetrics } from "../metrics/metrics.js";
+import { PolicyService } from "../policies/policy-service.js";
 import type { AgentRecord, CommandRecord, Store } from "../store/types.js";
 import { AgentSession } from "./agent-session.js";
 
@@ -126,7 +127,7 @@ describe("AgentSession results", () => {
       other.close();
       await real.close();
     };
-    return { command, bus, result, committedStatus, acks, close };
+    return { command, bus, result, committedStatus, acks, close, session, real, tenantId: tenant.id, ws };
   }
 
   test("a waiter hears the outcome before it is committed; the agent's ack waits for the commit", async () => {
@@ -138,6 +139,39 @@ describe("AgentSession results", () => {
     expect(heard).toEqual([{ status: "succeeded", committed: "dispatched" }]);
     expect(committedStatus()).toBe("succeeded");
     expect(acks()).toEqual([command.id]);
+    await close();
+  });
+
+  test("switching the tenant to local: an outcome handled while the purge commits is relayed, not stored", async () => {
+    const { command, real, session, tenantId, result, committedStatus, close } = await dispatchedCommand("policy-switch");
+    // The agent's result arrives in the turn the purge is written, before it commits.
+    const store = new Proxy(real, {
+      get: (target, key) =>
+        key === "purgeOperational"
+          ? (input: Parameters<Store["purgeOperational"]>[0]) => {
+              const purged = target.purgeOperational(input);
+              result();
+              return purged;
+            }
+          : Reflect.get(target, key, target),
+    });
+    const policies = new PolicyService(store);
+    policies.push = (_tenant, policy) => session.applyPolicy(policy);
+    await policies.update({ tenant_id: tenantId, actor: "test", body: { operational: "local" }, merge: true });
+    await until("the outcome is committed", () => committedStatus() === "succeeded");
+    expect((await real.getCommand(command.id))?.result).toBeNull();
+    await close();
+  });
+
+  test("a policy read at connect that is older than one pushed meanwhile does not undo it", async () => {
+    const { command, real, session, result, committedStatus, ws, close } = await dispatchedCommand("policy-order");
+    const local = { ...DEFAULT_STORAGE_POLICY, operational: "local" as const, updated_at: 2_000 };
+    session.applyPolicy(local);
+    session.applyPolicy({ ...DEFAULT_STORAGE_POLICY, updated_at: 1_000 });
+    expect(ws.sent.filter((frame) => frame.type === "policy").at(-1)?.payload).toMatchObject({ version: 2_000, operational: "local" });
+    result();
+    await until("the outcome is committed", () => committedStatus() === "succeeded");
+    expect((await real.getCommand(command.id))?.result).toBeNull();
     await close();
   });
 

@@ -127,8 +127,12 @@ export class AgentSession {
     void this.pump();
   }
 
-  /** The tenant's storage policy changed (or the agent just connected): the agent must follow it. */
+  /**
+   * The tenant's storage policy changed (or the agent just connected): the agent must follow it.
+   * An older version is ignored: the read at connect may race with a change pushed meanwhile.
+   */
   applyPolicy(policy: StoragePolicy): void {
+    if (policy.updated_at < this.policy.updated_at) return;
     this.policy = policy;
     this.send("policy", { version: policy.updated_at, operational: policy.operational, sync_enabled: policy.sync.enabled });
   }

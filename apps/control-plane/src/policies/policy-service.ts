@@ -36,8 +36,9 @@ export class PolicyService {
       updated_by: input.actor,
     };
     await this.store.putStoragePolicy({ tenant_id: input.tenant_id, policy: next, actor: input.actor, previous });
-    const purged = previous.operational === "cloud" && next.operational === "local" ? await this.store.purgeOperational({ tenant_id: input.tenant_id, actor: input.actor }) : null;
+    // Sessions follow the new policy before the purge: what they store until then, the purge removes.
     this.push(input.tenant_id, next);
+    const purged = previous.operational === "cloud" && next.operational === "local" ? await this.store.purgeOperational({ tenant_id: input.tenant_id, actor: input.actor }) : null;
     return { policy: next, purged };
   }
 }
