@@ -201,6 +201,31 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       await store.close();
     });
 
+    test("a local tenant's command keeps no params once final, whatever ended it; a cloud tenant's keeps them", async () => {
+      const { store, tenant, command } = await withAgent();
+      const initial = await store.getStoragePolicy(tenant.id);
+      const ends = async () => {
+        const cancelled = (await store.enqueueCommand(command())).command;
+        await store.transitionCommand({ id: cancelled.id, from: ["queued"], to: "cancelled", patch: { finished_at: Date.now() }, actor: "api_key:admin" });
+        const revoked = (await store.enqueueCommand(command(), { dispatchNow: true })).command;
+        await store.transitionCommand({ id: revoked.id, from: ["dispatched"], to: "failed", patch: { finished_at: Date.now(), error: { code: "AGENT_REVOKED", message: "revoked" } }, actor: "api_key:admin" });
+        const expiring = (await store.enqueueCommand(command({ expires_at: Date.now() - 1 }))).command;
+        const expired = await store.expireCommands(Date.now());
+        expect(expired.map((c) => c.id)).toContain(expiring.id);
+        const running = (await store.enqueueCommand(command(), { dispatchNow: true })).command;
+        await store.transitionCommand({ id: running.id, from: ["dispatched"], to: "running", patch: { started_at: Date.now() }, actor: "agent:x" });
+        return Promise.all([cancelled, revoked, expiring, running].map(async (c) => (await store.getCommand(c.id))!));
+      };
+      const underCloud = await ends();
+      expect(underCloud.map((c) => [c.status, c.params])).toEqual([["cancelled", { data: 1 }], ["failed", { data: 1 }], ["expired", { data: 1 }], ["running", { data: 1 }]]);
+
+      await store.putStoragePolicy({ tenant_id: tenant.id, policy: { ...initial, operational: "local", updated_at: initial.updated_at + 1 }, actor: "api_key:admin", previous: initial });
+      const underLocal = await ends();
+      // A command still running keeps them: the agent may need them again (redelivery).
+      expect(underLocal.map((c) => [c.status, c.params])).toEqual([["cancelled", null], ["failed", null], ["expired", null], ["running", { data: 1 }]]);
+      await store.close();
+    });
+
     test("the audit log pages by id and takes entries from outside the store", async () => {
       const { store, tenant } = await withAgent();
       await store.appendAudit({ tenant_id: tenant.id, actor: "api_key:bmx_x", action: "settings.viewed", target_type: "tenant", target_id: tenant.id, details: { why: "test" } });

@@ -182,6 +182,16 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE agents ADD COLUMN instance_id TEXT;
   `,
+  // 6: a "local" tenant's finished command keeps its envelope only, whatever ended it (the
+  // agent's outcome, a cancel, expiry, revocation): its params go too.
+  `
+  CREATE TRIGGER commands_local_envelope AFTER UPDATE OF status ON commands
+    WHEN NEW.params IS NOT NULL AND NEW.status IN ('succeeded', 'failed', 'cancelled', 'expired')
+     AND EXISTS (SELECT 1 FROM storage_policies p WHERE p.tenant_id = NEW.tenant_id AND p.operational = 'local')
+  BEGIN
+    UPDATE commands SET params = NULL WHERE id = NEW.id;
+  END;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
