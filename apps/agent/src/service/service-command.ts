@@ -4,7 +4,7 @@ import type { AgentConfig } from "../config/agent-config.js";
 import type { AgentEnv } from "../config/env.js";
 import { applyPlan } from "./apply.js";
 import { describePlan, installPlan, uninstallPlan } from "./plan.js";
-import type { ServiceSpec } from "./service-spec.js";
+import { carriedEnvironment, type ServiceSpec } from "./service-spec.js";
 
 /** The command line that starts this same agent: the single executable, or node plus this script. */
 export function selfCommand(): string[] {
@@ -34,6 +34,7 @@ export function serviceCommand(input: {
       user: input.user,
       ...(passphraseFile ? { passphraseFile: resolve(passphraseFile) } : {}),
       ...(process.env.USER && process.env.USER !== "root" ? { runAs: process.env.USER } : {}),
+      carried: carriedEnvironment(process.env),
     };
     const plan = installPlan(spec);
     if (input.dryRun) return describePlan(plan);

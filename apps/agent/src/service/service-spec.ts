@@ -9,14 +9,46 @@ export interface ServiceSpec {
   user: boolean;
   /** Account to run a system service as (Linux); defaults to the installing user. */
   runAs?: string;
+  /** Settings kept from the shell it was installed from (see carriedEnvironment). */
+  carried?: Record<string, string>;
 }
 
 export const SERVICE_NAME = "botmox-agent";
 export const SERVICE_LABEL = "io.botmox.agent";
 export const SERVICE_DESCRIPTION = "Bot-Mox agent: outbound tunnel to the Bot-Mox control plane";
 
+const PROXY_VARIABLE = /^(https?|wss?|all|no)_proxy$/i;
+const TUNING_VARIABLES = [
+  "LOG_LEVEL",
+  "BOTMOX_MAX_IN_FLIGHT",
+  "BOTMOX_SHUTDOWN_GRACE_MS",
+  "BOTMOX_RECONNECT_BASE_MS",
+  "BOTMOX_RECONNECT_CAP_MS",
+  "BOTMOX_INVENTORY_INTERVAL_MS",
+  "BOTMOX_RESULT_RESEND_MS",
+  "BOTMOX_JOURNAL_RETENTION_DAYS",
+];
+
+/**
+ * What a service keeps from the shell it is installed from, since it does not inherit it: the
+ * proxy (pairing worked through it, so must the tunnel) and the agent's tuning. A proxy URL with
+ * credentials is refused: a service definition would hold them in plaintext.
+ */
+export function carriedEnvironment(env: Record<string, string | undefined>): Record<string, string> {
+  const carried: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (!value || !(PROXY_VARIABLE.test(key) || TUNING_VARIABLES.includes(key))) continue;
+    if (PROXY_VARIABLE.test(key) && URL.canParse(value) && new URL(value).username) {
+      throw new Error(`${key} carries credentials, which a service definition would hold in plaintext; install without them and give the service its proxy by a protected means (on Linux: systemctl edit ${SERVICE_NAME})`);
+    }
+    carried[key] = value;
+  }
+  return carried;
+}
+
 export function environmentOf(spec: ServiceSpec): Record<string, string> {
   return {
+    ...spec.carried,
     BOTMOX_AGENT_HOME: spec.home,
     BOTMOX_VAULT: spec.vault,
     ...(spec.passphraseFile ? { BOTMOX_VAULT_PASSPHRASE_FILE: spec.passphraseFile } : {}),

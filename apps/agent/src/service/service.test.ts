@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { AGENT_CLI } from "../../../../test/support/paths.js";
 import { launchdPlist } from "./launchd.js";
 import { describePlan, installPlan, uninstallPlan } from "./plan.js";
-import type { ServiceSpec } from "./service-spec.js";
+import { carriedEnvironment, type ServiceSpec } from "./service-spec.js";
 import { systemdUnit } from "./systemd.js";
 import { windowsServiceCommands } from "./windows.js";
 
@@ -22,6 +22,29 @@ const spec: ServiceSpec = {
   user: false,
   runAs: "botmox",
 };
+
+describe("service environment", () => {
+  test("keeps the proxy and the tuning of the installing shell, never the passphrase or anything else", () => {
+    const carried = carriedEnvironment({
+      HTTPS_PROXY: "http://proxy.lan:3128",
+      no_proxy: "localhost",
+      BOTMOX_MAX_IN_FLIGHT: "8",
+      LOG_LEVEL: "debug",
+      BOTMOX_VAULT_PASSPHRASE: "secret",
+      AWS_SECRET_ACCESS_KEY: "other",
+      HOME: "/root",
+    });
+    expect(carried).toEqual({ HTTPS_PROXY: "http://proxy.lan:3128", no_proxy: "localhost", BOTMOX_MAX_IN_FLIGHT: "8", LOG_LEVEL: "debug" });
+    const unit = systemdUnit({ ...spec, carried });
+    expect(unit).toContain("Environment=HTTPS_PROXY=http://proxy.lan:3128");
+    expect(unit).toContain("Environment=BOTMOX_MAX_IN_FLIGHT=8");
+    expect(launchdPlist({ ...spec, carried })).toContain("<key>HTTPS_PROXY</key>");
+  });
+
+  test("a proxy URL with credentials is refused rather than written in plaintext", () => {
+    expect(() => carriedEnvironment({ HTTPS_PROXY: "http://user:pw@proxy.lan:3128" })).toThrow(/HTTPS_PROXY carries credentials/);
+  });
+});
 
 describe("systemd unit", () => {
   test("passes systemd-analyze verify", () => {
