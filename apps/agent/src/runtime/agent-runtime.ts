@@ -15,6 +15,7 @@ import { SecretGuard } from "../tunnel/secret-guard.js";
 import { Tunnel } from "../tunnel/tunnel.js";
 import { PRIVATE_KEY_SECRET, type Vault } from "../vault/vault.js";
 import { CommandRunner } from "./command-runner.js";
+import { answerRequest } from "./request-answer.js";
 import { writeRunState } from "./state-file.js";
 
 export interface AgentRuntime {
@@ -140,14 +141,12 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
     log,
     env.BOTMOX_INVENTORY_INTERVAL_MS,
   );
-  const answer = (request: ServerToAgent<"request">["payload"]) => {
-    try {
-      const data = request.kind === "inventory" ? inventoryStore.all() : request.command_id ? journal.outcome(request.command_id) : null;
-      tunnel.send("response", { request_id: request.request_id, ok: true, data });
-    } catch (err) {
-      tunnel.send("response", { request_id: request.request_id, ok: false, error: { code: "INTERNAL", message: (err as Error).message } });
-    }
-  };
+  const answer = (request: ServerToAgent<"request">["payload"]) =>
+    answerRequest(
+      request,
+      () => (request.kind === "inventory" ? inventoryStore.all() : request.command_id ? journal.outcome(request.command_id) : null),
+      (response) => tunnel.send("response", response),
+    );
   // Not sent while connected means refused (a secret or over the size limit, logged): drop it, do not let it block the buffer.
   const events = new EventRelay(targets, (event) => tunnel.send("event", event) || tunnel.connected, log);
   tunnel.start();
