@@ -67,7 +67,7 @@ describe("AgentSession dispatch pump", () => {
       },
       redelivered: async () => null,
     } as unknown as CommandLifecycle;
-    const store = { getAgent: async () => ({ ...agent, status: "online" }), activeCommands: async () => [], updateAgentSession: async () => {}, getStoragePolicy: async () => DEFAULT_STORAGE_POLICY } as unknown as Store;
+    const store = { getAgent: async () => ({ ...agent, status: "online" }), activeCommands: async () => [], unheardCancels: async () => [], updateAgentSession: async () => {}, getStoragePolicy: async () => DEFAULT_STORAGE_POLICY } as unknown as Store;
     const bus = new EventBus();
     const ws = new FakeSocket();
     const session = startSession(ws, { store, lifecycle, bus });
@@ -100,7 +100,7 @@ describe("AgentSession results", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** A real SQLite store holding one dispatched command, and a session of its agent that said hello. */
-  async function dispatchedCommand(name: string, committed?: () => Promise<void>) {
+  async function dispatchedCommand(name: string, committed?: () => Promise<void>, beforeHello?: (store: SqliteStore, command: CommandRecord) => Promise<void>) {
     const file = join(dir, `${name}.db`);
     const real = new SqliteStore(file);
     const tenant = await real.createTenant("t");
@@ -111,13 +111,14 @@ describe("AgentSession results", () => {
       { id: uuidv7(now), tenant_id: tenant.id, agent_id, name: "agent.ping", params: {}, actor: "test", idempotency_key: null, request_hash: null, timeout_ms: 1_000, created_at: now, expires_at: now + 60_000 },
       { dispatchNow: true },
     );
+    await beforeHello?.(real, command);
     const store = committed ? (new Proxy(real, { get: (target, key) => (key === "committed" ? committed : Reflect.get(target, key, target)) }) as Store) : real;
     const bus = new EventBus();
     const ws = new FakeSocket();
     const session = startSession(ws, { store, lifecycle: new CommandLifecycle(store, bus), bus }, (await real.getAgent(agent_id))!);
     ws.emit("message", Buffer.from(JSON.stringify({ ...hello, payload: { ...hello.payload, agent_id } })), false);
-    // The session is up once it has redelivered the dispatched command.
-    await until("the redelivery after hello", () => ws.sent.some((frame) => frame.type === "command.dispatch"));
+    // The session is up once it has redelivered the dispatched command (or sent its cancel).
+    await until("the redelivery after hello", () => ws.sent.some((frame) => frame.type === "command.dispatch" || frame.type === "command.cancel"));
     const other = new Database(file, { readonly: true });
     const committedStatus = () => (other.prepare("SELECT status FROM commands WHERE id = ?").get(command.id) as { status: string }).status;
     const result = () => ws.emit("message", Buffer.from(JSON.stringify({ v: 1, type: "command.result", payload: { id: command.id, status: "succeeded", result: { pong: true, agent_time: new Date().toISOString() }, finished_at: Date.now() } })), false);
@@ -172,6 +173,21 @@ describe("AgentSession results", () => {
     result();
     await until("the outcome is committed", () => committedStatus() === "succeeded");
     expect((await real.getCommand(command.id))?.result).toBeNull();
+    await close();
+  });
+
+  test("a cancel asked for while the agent was away reaches it on reconnect, even though the command expired meanwhile", async () => {
+    const { command, real, ws, close } = await dispatchedCommand("unheard-cancel", undefined, async (store, sent) => {
+      await store.patchCommand({ id: sent.id, patch: { cancel_requested_at: Date.now() } });
+      await store.expireCommands(sent.expires_at);
+    });
+    await until("the cancel", () => ws.sent.some((frame) => frame.type === "command.cancel" && frame.payload.id === command.id));
+    expect(ws.sent.some((frame) => frame.type === "command.dispatch" && frame.payload.id === command.id)).toBe(false);
+    // The agent stops it and says so: the command ends cancelled, and the cancel is not sent again.
+    ws.emit("message", Buffer.from(JSON.stringify({ v: 1, type: "command.result", payload: { id: command.id, status: "cancelled", error: { code: "COMMAND_CANCELLED", message: "Cancelled on request" }, finished_at: Date.now() } })), false);
+    await until("cancelled", () => ws.sent.some((frame) => frame.type === "command.result.ack"));
+    expect((await real.getCommand(command.id))?.status).toBe("cancelled");
+    expect(await real.unheardCancels(command.agent_id)).toEqual([]);
     await close();
   });
 

@@ -300,7 +300,11 @@ export class AgentSession {
     await this.pump();
   }
 
-  /** Everything sent before and not yet final is sent again; the agent answers repeats from its journal. */
+  /**
+   * Everything sent before and not yet final is sent again; the agent answers repeats from its
+   * journal. A cancel asked for while the agent was away goes too, even if the command expired
+   * meanwhile: the agent may be running it.
+   */
   private async redeliver(): Promise<void> {
     const active = await this.deps.store.activeCommands(this.agentId);
     for (const command of active) {
@@ -309,6 +313,7 @@ export class AgentSession {
       this.dispatch(updated);
     }
     if (active.length > 0) this.log.info({ count: active.length }, "redelivered unfinished commands");
+    for (const id of await this.deps.store.unheardCancels(this.agentId)) this.requestCancel(id);
   }
 
   private async pump(): Promise<void> {

@@ -226,6 +226,21 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       await store.close();
     });
 
+    test("cancels unheard by the agent: commands that expired after they were sent, with a cancel request, until reported", async () => {
+      const { store, agent_id, command } = await withAgent();
+      const past = Date.now() - 1;
+      const sent = (await store.enqueueCommand(command({ expires_at: past }), { dispatchNow: true })).command;
+      const sentNoCancel = (await store.enqueueCommand(command({ expires_at: past }), { dispatchNow: true })).command;
+      const neverSent = (await store.enqueueCommand(command({ expires_at: past }))).command;
+      for (const id of [sent.id, neverSent.id]) await store.patchCommand({ id, patch: { cancel_requested_at: Date.now() } });
+      await store.expireCommands(Date.now());
+      expect(await store.unheardCancels(agent_id)).toEqual([sent.id]);
+      expect((await store.getCommand(sentNoCancel.id))?.status).toBe("expired");
+      await store.transitionCommand({ id: sent.id, agent_id, from: ["expired"], to: "cancelled", patch: { finished_at: Date.now() }, actor: `agent:${agent_id}` });
+      expect(await store.unheardCancels(agent_id)).toEqual([]);
+      await store.close();
+    });
+
     test("the audit log pages by id and takes entries from outside the store", async () => {
       const { store, tenant } = await withAgent();
       await store.appendAudit({ tenant_id: tenant.id, actor: "api_key:bmx_x", action: "settings.viewed", target_type: "tenant", target_id: tenant.id, details: { why: "test" } });

@@ -180,6 +180,11 @@ export interface Store {
   /** Commands already sent to the agent and not final (dispatched, running): redelivered on reconnect. */
   activeCommands(agentId: string): Promise<CommandRecord[]>;
   /**
+   * Ids of commands that expired after they were sent and whose cancel the agent has not heard:
+   * it may be running them, so the cancel goes out when it reconnects.
+   */
+  unheardCancels(agentId: string): Promise<string[]>;
+  /**
    * Guarded status change, audited; null when the command is not in one of `from`. A command that
    * goes from dispatched straight to a final state (finished before its acceptance arrived) gets
    * the `command.running` audit entry too.

@@ -192,6 +192,11 @@ const MIGRATIONS: readonly string[] = [
     UPDATE commands SET params = NULL WHERE id = NEW.id;
   END;
   `,
+  // 7: commands that expired after they were sent, with a cancel the agent has not heard (few:
+  // each leaves once the agent reports it).
+  `
+  CREATE INDEX commands_unheard_cancels ON commands(agent_id) WHERE status = 'expired' AND dispatched_at IS NOT NULL AND cancel_requested_at IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

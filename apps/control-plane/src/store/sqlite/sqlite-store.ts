@@ -113,6 +113,9 @@ export class SqliteStore implements Store {
         WHERE rowid IN (SELECT rowid FROM commands WHERE agent_id = @agent_id AND status = 'queued' AND expires_at > @now
                      ORDER BY rowid LIMIT @limit) RETURNING *`),
       active: db.prepare(`SELECT * FROM commands WHERE agent_id = ? AND status IN ('dispatched', 'running') ORDER BY rowid`),
+      unheardCancels: db.prepare(
+        "SELECT id FROM commands WHERE agent_id = ? AND status = 'expired' AND dispatched_at IS NOT NULL AND cancel_requested_at IS NOT NULL ORDER BY rowid",
+      ),
       expire: db.prepare(`UPDATE commands SET status = 'expired', finished_at = @now, error = @error, last_actor = 'system'
         WHERE status IN ('queued', 'dispatched') AND expires_at <= @now RETURNING *`),
       getAgent: db.prepare("SELECT * FROM agents WHERE id = ?"),
@@ -295,6 +298,10 @@ export class SqliteStore implements Store {
 
   async activeCommands(agentId: string): Promise<CommandRecord[]> {
     return (this.stmt.active.all(agentId) as Row[]).map(commandFromRow);
+  }
+
+  async unheardCancels(agentId: string): Promise<string[]> {
+    return (this.stmt.unheardCancels.all(agentId) as Array<{ id: string }>).map((row) => row.id);
   }
 
   transitionCommand(input: TransitionInput): Promise<CommandRecord | null> {

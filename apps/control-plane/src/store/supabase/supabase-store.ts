@@ -175,6 +175,14 @@ export class SupabaseStore implements Store {
     return rows.map(commandFromRow);
   }
 
+  async unheardCancels(agentId: string): Promise<string[]> {
+    const rows = await this.run<Array<{ id: string }>>(
+      "unheardCancels",
+      this.db.from("commands").select("id").eq("agent_id", agentId).eq("status", "expired").not("dispatched_at", "is", null).not("cancel_requested_at", "is", null).order("created_at"),
+    );
+    return rows.map((row) => row.id);
+  }
+
   async transitionCommand(input: TransitionInput): Promise<CommandRecord | null> {
     if (!isUuid(input.id)) return null;
     const row = await this.run<Row | null>(
