@@ -1,4 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join, relative } from "node:path";
 import { describe, expect, test } from "vitest";
 import { pairAgent, startControlPlane } from "../support/botmox.js";
@@ -74,6 +76,32 @@ describe("botmox-agent status and doctor report on a broken installation instead
       expect(checkNamed(doctor.stdout, "tls")).toEqual({ name: "tls", ok: true, detail: `verified against ${front.caFile}` });
     } finally {
       await front.close();
+    }
+  });
+
+  test("a control plane whose store is down: doctor says it is degraded, and TLS and the clock still check out", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    // What /api/v1/health answers while the store is unreachable, behind TLS.
+    const degraded = createServer((_request, response) => {
+      response.writeHead(503, { "content-type": "application/json" });
+      response.end(JSON.stringify({ status: "degraded", time: new Date().toISOString(), store: { backend: "supabase", ok: false, message: "PostgREST unreachable" }, agents_connected: 0 }));
+    });
+    await new Promise<void>((resolve) => degraded.listen(0, "127.0.0.1", resolve));
+    const front = await startTlsFront((degraded.address() as AddressInfo).port);
+    try {
+      const configFile = join(agent.home, "config.json");
+      writeFileSync(configFile, JSON.stringify({ ...JSON.parse(readFileSync(configFile, "utf8")), server: front.url }));
+      const doctor = await agent.cli(["doctor"], { BOTMOX_CA_FILE: front.caFile });
+      expect(doctor.code).toBe(1);
+      expect(checkNamed(doctor.stdout, "server")).toMatchObject({ ok: false, detail: expect.stringContaining("degraded (HTTP 503)") });
+      expect(checkNamed(doctor.stdout, "server")?.detail).toContain("PostgREST unreachable");
+      expect(checkNamed(doctor.stdout, "tls")).toMatchObject({ ok: true });
+      expect(checkNamed(doctor.stdout, "clock")).toMatchObject({ ok: true });
+    } finally {
+      await front.close();
+      degraded.close();
     }
   });
 

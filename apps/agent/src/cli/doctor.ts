@@ -7,7 +7,7 @@ import { loadPrivateKey } from "../identity/keys.js";
 import { readJournalCounts } from "../journal/journal.js";
 import { openVault } from "../vault/open-vault.js";
 import { PRIVATE_KEY_SECRET } from "../vault/vault.js";
-import { getJson } from "./http-client.js";
+import { HttpError, getJson } from "./http-client.js";
 
 export interface Check {
   name: string;
@@ -16,6 +16,8 @@ export interface Check {
 }
 
 const WARN_SKEW_MS = 30_000;
+
+type Health = { status: string; time: string; store?: { message?: string } };
 
 /**
  * Checks what `run` needs: environment, config and pairing, vault and key, server reachability
@@ -52,20 +54,35 @@ export async function doctor(input: { home: string; env: Record<string, string |
   if (config.server) {
     const server = config.server;
     const caFile = controlPlaneCaFile(input.env, config);
+    // Any HTTP answer, even an error, came over a verified TLS connection.
+    let answered = false;
     await check("server", async () => {
       const sentAt = Date.now();
-      const health = await getJson<{ status: string; time: string }>(`${server}/api/v1/health`, caFile ? readFileSync(caFile, "utf8") : undefined);
-      const receivedAt = Date.now();
-      const skew = Date.parse(health.time) - (sentAt + receivedAt) / 2;
-      checks.push({
-        name: "clock",
-        ok: Math.abs(skew) < MAX_CLOCK_SKEW_MS,
-        detail: `${Math.round(skew)} ms from server time${Math.abs(skew) > WARN_SKEW_MS ? " (sync this machine's clock: NTP)" : ""}`,
-      });
-      return `reachable, status ${health.status}, ${receivedAt - sentAt} ms round trip`;
+      const clock = (health: Health) => {
+        const skew = Date.parse(health.time) - (sentAt + Date.now()) / 2;
+        checks.push({
+          name: "clock",
+          ok: Math.abs(skew) < MAX_CLOCK_SKEW_MS,
+          detail: `${Math.round(skew)} ms from server time${Math.abs(skew) > WARN_SKEW_MS ? " (sync this machine's clock: NTP)" : ""}`,
+        });
+      };
+      let health: Health;
+      try {
+        health = await getJson<Health>(`${server}/api/v1/health`, caFile ? readFileSync(caFile, "utf8") : undefined);
+      } catch (err) {
+        if (!(err instanceof HttpError)) throw err;
+        answered = true;
+        const body = err.body as Partial<Health> | undefined;
+        if (body?.status !== "degraded" || !body.time) throw err;
+        clock(body as Health);
+        throw new Error(`reachable but degraded (HTTP ${err.status}): the control plane cannot reach its store${body.store?.message ? ` (${body.store.message})` : ""}`);
+      }
+      answered = true;
+      clock(health);
+      return `reachable, status ${health.status}, ${Date.now() - sentAt} ms round trip`;
     });
     if (server.startsWith("https:")) {
-      checks.push({ name: "tls", ok: checks.find((c) => c.name === "server")?.ok ?? false, detail: caFile ? `verified against ${caFile}` : "verified against the system CA store" });
+      checks.push({ name: "tls", ok: answered, detail: caFile ? `verified against ${caFile}` : "verified against the system CA store" });
     }
   }
   await check("journal", async () => {

@@ -7,6 +7,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The JSON the server answered with. */
+    readonly body?: unknown,
   ) {
     super(message);
   }
@@ -40,7 +42,7 @@ export function requestJson<T>(method: "GET" | "POST", url: string, body?: unkno
           }
           if ((res.statusCode ?? 500) >= 400) {
             const error = (json as { error?: { code?: string; message?: string } }).error;
-            return reject(new HttpError(res.statusCode ?? 0, error?.code ?? "HTTP_ERROR", error?.message ?? `HTTP ${res.statusCode}`));
+            return reject(new HttpError(res.statusCode ?? 0, error?.code ?? "HTTP_ERROR", error?.message ?? `HTTP ${res.statusCode}`, json));
           }
           resolve(json as T);
         });
