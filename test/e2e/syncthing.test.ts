@@ -104,6 +104,35 @@ describe("SyncThing through the control plane (real SyncThing 1.19.2)", () => {
     });
     expect(refused.error).toMatchObject({ code: "ST_AUTH" });
   });
+
+  test("a folder's encryption password for an untrusted device never leaves the machine", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    await using st = await startSyncthing("vault");
+    await using untrusted = await startSyncthing("untrusted");
+    expect((await agent.cli(["targets", "add", "syncthing", "vault", "--from-config", st.configPath])).code).toBe(0);
+    await agent.start();
+    const run = commander(tenant, agent);
+    const password = "correct-horse-battery-staple-7261";
+    expect((await run("syncthing.device.add", { target: "vault", device_id: untrusted.deviceId, name: "untrusted" })).status).toBe("succeeded");
+    const folder = { id: "sealed", path: join(st.dataDir, "sealed"), devices: [{ deviceID: untrusted.deviceId, encryptionPassword: password }] };
+    const posted = await fetch(`${st.apiUrl}/rest/config/folders`, { method: "POST", headers: { "X-API-Key": st.apiKey }, body: JSON.stringify(folder) });
+    expect(posted.ok).toBe(true);
+
+    const listed = await run("syncthing.folders.list", { target: "vault" });
+    const updated = await run("syncthing.folder.add", { target: "vault", id: "sealed", label: "Sealed", path: folder.path });
+    for (const reply of [listed, updated]) {
+      expect(reply.status).toBe("succeeded");
+      expect(JSON.stringify(reply)).not.toContain(password);
+    }
+    const sealed = (listed.result.folders as Array<{ id: string; devices: unknown[] }>).find((entry) => entry.id === "sealed");
+    expect(sealed?.devices).toContainEqual(expect.objectContaining({ deviceID: untrusted.deviceId, encrypted: true }));
+    // Updating the folder through the agent kept the password in SyncThing.
+    const stored = (await (await fetch(`${st.apiUrl}/rest/config/folders/sealed`, { headers: { "X-API-Key": st.apiKey } })).json()) as { label: string; devices: Array<{ encryptionPassword?: string }> };
+    expect(stored.label).toBe("Sealed");
+    expect(stored.devices.map((device) => device.encryptionPassword)).toContain(password);
+  });
 });
 
 describe("SyncThing event stream", () => {

@@ -1,6 +1,7 @@
 import type { Targets } from "../../targets/targets.js";
 import type { HandlerTable } from "../handler.js";
 import { SyncthingClient } from "./client.js";
+import { withoutEncryptionPasswords } from "./redact.js";
 
 type SyncthingHandlers = { [N in keyof HandlerTable as N extends `syncthing.${string}` ? N : never]: HandlerTable[N] };
 
@@ -19,9 +20,9 @@ export function syncthingHandlers(targets: Targets): SyncthingHandlers {
     "syncthing.device.remove": async ({ target, ...params }, { signal }) => (await client(target)).deviceRemove(params, { signal }),
     "syncthing.device.pause": async ({ target, ...params }, { signal }) => (await client(target)).devicePause(params, { signal }),
     "syncthing.device.resume": async ({ target, ...params }, { signal }) => (await client(target)).deviceResume(params, { signal }),
-    "syncthing.folders.list": async ({ target }, { signal }) => ({ folders: await (await client(target)).foldersList({ signal }) }),
+    "syncthing.folders.list": async ({ target }, { signal }) => ({ folders: (await (await client(target)).foldersList({ signal })).map(withoutEncryptionPasswords) }),
     "syncthing.folder.status": async ({ target, ...params }, { signal }) => (await client(target)).folderStatus(params, { signal }),
-    "syncthing.folder.add": async ({ target, ...params }, { signal }) => ({ folder: await (await client(target)).folderAdd(params, { signal }) }),
+    "syncthing.folder.add": async ({ target, ...params }, { signal }) => ({ folder: withoutEncryptionPasswords(await (await client(target)).folderAdd(params, { signal })) }),
     "syncthing.folder.share": async ({ target, ...params }, { signal }) => (await client(target)).folderShare(params, { signal }),
     "syncthing.folder.unshare": async ({ target, ...params }, { signal }) => (await client(target)).folderUnshare(params, { signal }),
     "syncthing.folder.remove": async ({ target, ...params }, { signal }) => (await client(target)).folderRemove(params, { signal }),
