@@ -84,7 +84,13 @@ describe("pair, run and command round trip", () => {
     const conflicting = await tenant.api.post(path, { name: "agent.echo", params: { data: "other" } }, { "idempotency-key": "job-42" });
     expect(conflicting.status).toBe(422);
     expect(conflicting.body.error.code).toBe("IDEMPOTENCY_KEY_REUSED");
-    expect((await apiClient(cp.url).get("/metrics")).body).toMatch(/^botmox_commands_submitted_total 1$/m);
+    // The same request with its keys in another order is the same request; another expiry is not.
+    const ordered = await tenant.api.post(path, { name: "agent.echo", params: { data: "twice", delay_ms: 0 }, expires_in_ms: 60_000 }, { "idempotency-key": "job-43" });
+    const reordered = await tenant.api.post(path, { expires_in_ms: 60_000, params: { delay_ms: 0, data: "twice" }, name: "agent.echo" }, { "idempotency-key": "job-43" });
+    expect(reordered.body.id).toBe(ordered.body.id);
+    const otherExpiry = await tenant.api.post(path, { name: "agent.echo", params: { data: "twice", delay_ms: 0 }, expires_in_ms: 1_000 }, { "idempotency-key": "job-43" });
+    expect(otherExpiry.body.error?.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    expect((await apiClient(cp.url).get("/metrics")).body).toMatch(/^botmox_commands_submitted_total 2$/m);
   });
 
   test("cancel stops a running agent.echo and reports it", async () => {

@@ -26,6 +26,13 @@ function checkParamsSize(params: unknown): void {
   }
 }
 
+/** JSON with every object's keys sorted: the same request hashes the same whatever order its keys came in. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, member: unknown) =>
+    member && typeof member === "object" && !Array.isArray(member) ? Object.fromEntries(Object.entries(member).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : member,
+  );
+}
+
 export interface Actor {
   tenant_id: string;
   actor: string;
@@ -49,7 +56,9 @@ export class CommandService {
 
     const now = Date.now();
     const requestHash = input.idempotencyKey
-      ? createHash("sha256").update(JSON.stringify([input.agent_id, input.body.name, input.body.params ?? {}, input.body.timeout_ms ?? null])).digest("hex")
+      ? createHash("sha256")
+          .update(canonicalJson([input.agent_id, input.body.name, input.body.params ?? {}, input.body.timeout_ms ?? null, input.body.expires_in_ms ?? null]))
+          .digest("hex")
       : null;
     const reservation = this.dispatcher.reserve(input.agent_id);
     const enqueued = this.store.enqueueCommand(
