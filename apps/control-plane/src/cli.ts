@@ -25,6 +25,12 @@ DATA_BACKEND (sqlite|supabase), LOG_LEVEL (info), PUBLIC_URL, SUPABASE_URL, SUPA
 
 class UsageError extends Error {}
 
+/** As both stores allow it (the Supabase schema checks the same). */
+function tenantName(name: string): string {
+  if (name.trim().length === 0 || name.length > 200) throw new UsageError(`--name must be 1 to 200 characters, not ${name.length}`);
+  return name;
+}
+
 function flag(values: Record<string, string | boolean | undefined>, name: string): string {
   const value = values[name];
   if (typeof value !== "string" || value.trim() === "") throw new UsageError(`--${name} is required`);
@@ -77,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case "tenants create": {
       const store = await openStore(config);
-      const tenant = await store.createTenant(flag(values, "name"));
+      const tenant = await store.createTenant(tenantName(flag(values, "name")));
       await store.close();
       console.log(JSON.stringify({ tenant_id: tenant.id, name: tenant.name }));
       return 0;
@@ -118,7 +124,7 @@ async function main(argv: string[]): Promise<number> {
       }
       const store = await openStore(config);
       try {
-        const tenant = await store.createTenant(values.name ?? "Demo");
+        const tenant = await store.createTenant(tenantName(values.name ?? "Demo"));
         const key = generateApiKey();
         await store.createApiKey({ tenant_id: tenant.id, role: "admin", key_hash: key.hash, key_prefix: key.prefix });
         const pairing = await createPairingCode(store, tenant.id, 24 * 3_600_000, "bootstrap");
@@ -138,7 +144,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    if (err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       console.error(`botmox-cp: ${(err as Error).message}\n\n${USAGE}`);
       process.exit(2);
     }
