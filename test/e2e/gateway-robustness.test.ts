@@ -5,6 +5,7 @@ import WebSocket from "ws";
 import { AUTH_HEADERS, MAX_COMMAND_DATA_BYTES, MAX_FRAME_BYTES, WS_PATH, upgradeSigningString } from "@botmox/protocol";
 import { apiClient } from "../support/api.js";
 import { startControlPlane, type ControlPlaneHandle, type TenantHandle } from "../support/botmox.js";
+import { until } from "../support/until.js";
 
 /** Registers a key pair by hand, as a hostile or buggy client would. */
 async function rawAgent(cp: ControlPlaneHandle, tenant: TenantHandle) {
@@ -167,6 +168,25 @@ describe("the gateway survives bad input", () => {
     const refusedCommand = await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands`, { name: "agent.ping" });
     expect(refusedCommand.body.error).toMatchObject({ code: "AGENT_REVOKED" });
     expect((await apiClient(cp.url).get("/api/v1/health")).body.agents_connected).toBe(0);
+  });
+
+  test("event stream readers that leave, even while they are being authenticated, leave nothing behind", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    const openStreams = async () => Number(/^botmox_sse_streams_open (\d+)$/m.exec((await apiClient(cp.url).get("/metrics")).body)?.[1]);
+    // Fresh keys: the first use of each is looked up in the store, which leaves time to hang up.
+    for (let i = 0; i < 5; i++) {
+      const key = JSON.parse((await cp.cli(["api-keys", "create", "--tenant", tenant.tenantId, "--role", "viewer"])).stdout).api_key as string;
+      const socket = connect(cp.port, "127.0.0.1");
+      await new Promise((resolve) => socket.once("connect", resolve));
+      socket.end(`GET /api/v1/events HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${key}\r\n\r\n`);
+      socket.destroy();
+    }
+    const reader = connect(cp.port, "127.0.0.1");
+    reader.write(`GET /api/v1/events HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${tenant.keys.viewer}\r\n\r\n`);
+    await until("the live stream counted", async () => ((await openStreams()) === 1 ? true : undefined), 10_000, 50);
+    reader.destroy();
+    await until("every stream gone", async () => ((await openStreams()) === 0 ? true : undefined), 10_000, 50);
   });
 
   test("bad HTTP input gets a 400 naming the field and changes nothing", async () => {

@@ -47,6 +47,11 @@ export function createMetrics(bus: EventBus, connectedAgents: () => number) {
     help: "Event streams closed because their reader fell too far behind",
     registers: [registry],
   });
+  const sseOpen = new Gauge({
+    name: "botmox_sse_streams_open",
+    help: "Event streams being served",
+    registers: [registry],
+  });
   new Gauge({
     name: "botmox_agents_connected",
     help: "Agents with a live tunnel to this instance",
@@ -58,7 +63,7 @@ export function createMetrics(bus: EventBus, connectedAgents: () => number) {
   bus.subscribeAll((event) => {
     if (event.type === "command.updated" && isFinalStatus(event.command.status)) commandsFinished.inc({ status: event.command.status });
   });
-  return { registry, httpRequests, httpDuration, commandsSubmitted, badFrames, upgradesRejected, sseCutOff };
+  return { registry, httpRequests, httpDuration, commandsSubmitted, badFrames, upgradesRejected, sseCutOff, sseOpen };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

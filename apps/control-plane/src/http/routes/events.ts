@@ -46,6 +46,8 @@ export function eventRoutes(app: FastifyInstance, ctx: RouteContext): void {
     const types = query.types ? new Set(query.types.split(",").map((type) => type.trim())) : null;
     reply.hijack();
     const res = reply.raw;
+    // A reader that left while it was being authenticated: its close event is gone already.
+    if (request.raw.destroyed) return void res.destroy();
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
     res.write(": connected\n\n");
     let sequence = 0;
@@ -56,10 +58,12 @@ export function eventRoutes(app: FastifyInstance, ctx: RouteContext): void {
       if (res.writableLength > MAX_UNREAD_BYTES) cutOff();
     });
     const keepalive = setInterval(() => res.write(": keep-alive\n\n"), KEEPALIVE_MS);
+    ctx.metrics.sseOpen.inc();
     let stopped = false;
     const stop = () => {
       if (stopped) return;
       stopped = true;
+      ctx.metrics.sseOpen.dec();
       open.delete(end);
       unsubscribe();
       clearInterval(keepalive);
