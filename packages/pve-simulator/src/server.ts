@@ -7,7 +7,7 @@ import { answerLost, type FailureRule, type LostAnswerRule } from "./faults.js";
 import { DEFAULT_TIMINGS, type SimulatorTimings } from "./handlers/context.js";
 import { answer, type Reply } from "./pipeline.js";
 import { PveState } from "./state.js";
-import { sleep, Tasks, type TaskFailureRule } from "./tasks.js";
+import { sleep, Tasks, type TaskFailureRule, type TaskWarningRule } from "./tasks.js";
 
 export interface SimulatorOptions {
   /** Default 0: any free port. */
@@ -25,6 +25,8 @@ export interface SimulatorOptions {
   failures?: FailureRule[];
   /** Tasks that end with an error exitstatus instead of doing their work (live as well). */
   taskFailures?: TaskFailureRule[];
+  /** Tasks that do their work and end in "WARNINGS: n" (live as well). */
+  taskWarnings?: TaskWarningRule[];
   /** API calls carried out whose answer never arrives: the connection drops instead (live as well). */
   lostAnswers?: LostAnswerRule[];
   /** How late a 401 is answered (pveproxy: 3000 ms; default 0 to keep tests fast). */
@@ -48,6 +50,7 @@ export interface PveSimulator {
   tasks: Tasks;
   failures: FailureRule[];
   taskFailures: TaskFailureRule[];
+  taskWarnings: TaskWarningRule[];
   lostAnswers: LostAnswerRule[];
   timings: SimulatorTimings;
   close(): Promise<void>;
@@ -87,7 +90,8 @@ export async function startPveSimulator(options: SimulatorOptions = {}): Promise
   const state = new PveState();
   state.fingerprints.pve1 = certificate.fingerprint256;
   const taskFailures = options.taskFailures ?? [];
-  const tasks = new Tasks(taskFailures);
+  const taskWarnings = options.taskWarnings ?? [];
+  const tasks = new Tasks(taskFailures, taskWarnings);
   const tokens = structuredClone(options.tokens ?? DEFAULT_TOKENS);
   const failures = options.failures ?? [];
   const lostAnswers = options.lostAnswers ?? [];
@@ -126,6 +130,7 @@ export async function startPveSimulator(options: SimulatorOptions = {}): Promise
     tasks,
     failures,
     taskFailures,
+    taskWarnings,
     lostAnswers,
     timings,
     close: () =>

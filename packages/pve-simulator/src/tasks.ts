@@ -24,19 +24,28 @@ export interface TaskRun {
   sleep(ms: number): Promise<void>;
 }
 
-/** Make matching tasks end with this exitstatus instead of doing their work (failure injection). */
-export interface TaskFailureRule {
+/** Which tasks a rule applies to. */
+interface TaskMatch {
   /** Task type (`qmstart`, `qmclone`, …) or a pattern. */
   type?: string | RegExp;
   /** The task's id field (the VM id for qm* tasks). */
   id?: string | number;
+  /** Only this many matching tasks (default: all). */
+  times?: number;
+}
+
+/** Make matching tasks do their work and log these warnings, so they end in "WARNINGS: n" (a success for PVE). */
+export interface TaskWarningRule extends TaskMatch {
+  warnings: string[];
+}
+
+/** Make matching tasks end with this exitstatus instead of doing their work (failure injection). */
+export interface TaskFailureRule extends TaskMatch {
   exitstatus: string;
   /** Lines logged before the error. */
   log?: string[];
   /** How long the failing task runs (default 20 ms). */
   afterMs?: number;
-  /** Fail only this many matching tasks (default: all). */
-  times?: number;
   /** Fail a matching task with this probability (default 1). */
   probability?: number;
 }
@@ -52,7 +61,10 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export class Tasks {
   readonly all = new Map<string, Task>();
 
-  constructor(readonly failures: TaskFailureRule[] = []) {}
+  constructor(
+    readonly failures: TaskFailureRule[] = [],
+    readonly warnings: TaskWarningRule[] = [],
+  ) {}
 
   /** Forks a "worker" and returns its UPID at once, as `$rpcenv->fork_worker` does. */
   start(input: { node: string; type: string; id: string | number; user: string; run: (run: TaskRun) => Promise<void> | void }): string {
@@ -73,13 +85,17 @@ export class Tasks {
       sleep,
     };
     const injected = this.injectedFailure(task);
+    const warned = injected ? undefined : matching(this.warnings, task);
     const work = injected
       ? async () => {
           for (const line of injected.log ?? []) run.log(line);
           await sleep(injected.afterMs ?? 20);
           throw new Error(injected.exitstatus);
         }
-      : async () => input.run(run);
+      : async () => {
+          await input.run(run);
+          for (const line of warned?.warnings ?? []) run.warn(line);
+        };
     // Let the API call return its UPID before the worker does anything, as a forked worker would.
     void sleep(0)
       .then(work)
@@ -101,14 +117,19 @@ export class Tasks {
   }
 
   private injectedFailure(task: Task): TaskFailureRule | undefined {
-    const rule = this.failures.find(
-      (candidate) =>
-        (candidate.times === undefined || candidate.times > 0) &&
-        (candidate.type === undefined || (typeof candidate.type === "string" ? candidate.type === task.type : candidate.type.test(task.type))) &&
-        (candidate.id === undefined || String(candidate.id) === task.id),
-    );
-    if (!rule || Math.random() >= (rule.probability ?? 1)) return undefined;
-    if (rule.times !== undefined) rule.times--;
-    return rule;
+    return matching(this.failures, task, (rule) => Math.random() < (rule.probability ?? 1));
   }
+}
+
+/** The first rule for this task that has uses left (and passes `accept`), which uses one up. */
+function matching<R extends TaskMatch>(rules: R[], task: Task, accept: (rule: R) => boolean = () => true): R | undefined {
+  const rule = rules.find(
+    (candidate) =>
+      (candidate.times === undefined || candidate.times > 0) &&
+      (candidate.type === undefined || (typeof candidate.type === "string" ? candidate.type === task.type : candidate.type.test(task.type))) &&
+      (candidate.id === undefined || String(candidate.id) === task.id),
+  );
+  if (!rule || !accept(rule)) return undefined;
+  if (rule.times !== undefined) rule.times--;
+  return rule;
 }

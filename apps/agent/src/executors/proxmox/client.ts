@@ -73,7 +73,10 @@ export class ProxmoxClient {
     }
   }
 
-  /** Polls a task until it stops; exitstatus OK is success, anything else PVE_TASK_FAILED with the log tail. */
+  /**
+   * Polls a task until it stops. As for PVE, exitstatus OK or "WARNINGS: n" is success (the work
+   * was done; the warnings are in the task log); anything else is PVE_TASK_FAILED with the log tail.
+   */
   async waitForTask(node: string, upid: string, signal: AbortSignal, progress?: (message: string) => void): Promise<TaskOutcome> {
     const started = Date.now();
     const path = `nodes/${encodeURIComponent(node)}/tasks/${encodeURIComponent(upid)}`;
@@ -83,7 +86,7 @@ export class ProxmoxClient {
       if (status.status === "stopped") {
         const exitstatus = status.exitstatus ?? "unknown";
         const duration_ms = Date.now() - started;
-        if (exitstatus === "OK") return { upid, exitstatus, duration_ms };
+        if (exitstatus === "OK" || /^WARNINGS: \d+$/.test(exitstatus)) return { upid, exitstatus, duration_ms };
         const log = await this.call<Array<{ n: number; t: string }>>("GET", `${path}/log`, { start: 0, limit: 5000 }, signal).catch(() => []);
         const tail = log.slice(-20).map((line) => line.t);
         const locked = /is locked|can't lock file/i.test(exitstatus);

@@ -72,3 +72,18 @@ describe("Proxmox handlers when the network fails (simulator)", () => {
     }
   });
 });
+
+describe("Proxmox task outcomes (simulator)", () => {
+  test("a task that ends in WARNINGS did its work: the command succeeds, while an error still fails", async () => {
+    await using sim = await pveSimulator({ timings: { cloneMs: 50 }, taskWarnings: [{ type: "qmclone", warnings: ["volume 'local-lvm:vm-9000-disk-1' is not in use"], times: 1 }] });
+    const pve = proxmoxHandlers(targetsAt(sim.url, sim.fingerprint256));
+
+    const clone = await pve["proxmox.vm.clone"]({ target: "default", node: "pve1", vmid: 9000, name: "bot-warned", full: false, wait: true }, context());
+    expect(clone).toMatchObject({ exitstatus: "WARNINGS: 1", newid: 102 });
+    expect([...sim.state.vms.values()].filter((vm) => vm.config.name === "bot-warned").map((vm) => vm.vmid)).toEqual([102]);
+
+    sim.taskFailures.push({ type: "qmclone", exitstatus: "clone failed: storage full", times: 1 });
+    const failed = await rejection(pve["proxmox.vm.clone"]({ target: "default", node: "pve1", vmid: 9000, name: "bot-failed", full: false, wait: true }, context()));
+    expect(failed).toMatchObject({ code: "PVE_TASK_FAILED", details: { exitstatus: "clone failed: storage full" } });
+  });
+});
