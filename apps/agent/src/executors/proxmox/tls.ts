@@ -1,4 +1,5 @@
 import { Agent, type AgentOptions } from "node:https";
+import { isIP } from "node:net";
 import { connect, type TLSSocket } from "node:tls";
 import type { Duplex } from "node:stream";
 import { ExecutorError } from "../executor-error.js";
@@ -24,7 +25,11 @@ export class PinnedAgent extends Agent {
 
   override createConnection(options: object, callback: (err: Error | null, socket?: Duplex) => void): Duplex | undefined {
     const socket: TLSSocket = connect({ ...(options as object), rejectUnauthorized: false });
+    // The request's timeout only starts once it has the socket, after the handshake: bound the handshake too.
+    const timeoutMs = (options as { timeout?: number }).timeout;
+    if (timeoutMs) socket.setTimeout(timeoutMs, () => socket.destroy(Object.assign(new Error(`no TLS handshake within ${timeoutMs} ms`), { code: "ETIMEDOUT" })));
     socket.once("secureConnect", () => {
+      socket.setTimeout(0);
       const presented = normalizeFingerprint(socket.getPeerCertificate().fingerprint256 ?? "");
       if (presented !== this.pin) {
         const error = tlsMismatch(presented, this.pin);
@@ -41,8 +46,11 @@ export class PinnedAgent extends Agent {
 /** The SHA-256 fingerprint an endpoint presents, for `targets add` to show before anything is trusted. */
 export function probeFingerprint(url: string, timeoutMs = 10_000): Promise<string> {
   const target = new URL(url);
+  // The host and port the client will use: an IPv6 literal without its brackets, https's 443 when the URL names none.
+  const host = target.hostname.replace(/^\[(.*)\]$/, "$1");
+  const port = Number(target.port || 443);
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: target.hostname, port: Number(target.port || 8006), servername: /^[\d.:]+$/.test(target.hostname) ? undefined : target.hostname, rejectUnauthorized: false, timeout: timeoutMs }, () => {
+    const socket = connect({ host, port, servername: isIP(host) ? undefined : host, rejectUnauthorized: false, timeout: timeoutMs }, () => {
       const fingerprint = socket.getPeerCertificate().fingerprint256;
       socket.end();
       resolve(normalizeFingerprint(fingerprint ?? ""));
