@@ -45,7 +45,8 @@ export function authenticate(authorization: string | undefined, cookie: string |
   const split = token.indexOf("=");
   const tokenId = token.slice(0, split);
   const secret = token.slice(split + 1);
-  const grant = split > 0 && /^[^@!\s]+@[^@!\s]+![A-Za-z][A-Za-z0-9._-]*$/.test(tokenId) ? tokens[tokenId] : undefined;
+  // PVE's pve-tokenid: a user (which may contain @) @ realm ! token name; realm and name start with a letter.
+  const grant = split > 0 && /^[^\s:/]+@[A-Za-z][A-Za-z0-9._-]+![A-Za-z][A-Za-z0-9._-]+$/.test(tokenId) ? tokens[tokenId] : undefined;
   if (!grant || grant.secret !== secret || (grant.expire && grant.expire < Date.now() / 1000)) throw new PveError(401, "Authentication failed!\n");
   return { tokenId, grant };
 }

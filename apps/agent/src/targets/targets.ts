@@ -7,8 +7,11 @@ export const syncthingTargetSchema = z.object({ kind: z.literal("syncthing"), ur
 export const proxmoxTargetSchema = z.object({
   kind: z.literal("proxmox"),
   url: z.url(),
-  /** USER@REALM!TOKENID; the token secret is in the vault. */
-  token_id: z.string().regex(/^[^@!\s]+@[^@!\s]+![A-Za-z0-9._-]+$/, "USER@REALM!TOKENID"),
+  /**
+   * USER@REALM!TOKENID by PVE's own rule: the user may contain @ (alice@corp.com@oidc!bot), realm
+   * and token name start with a letter. The token secret is in the vault.
+   */
+  token_id: z.string().regex(/^[^\s:/]+@[A-Za-z][A-Za-z0-9._-]+![A-Za-z][A-Za-z0-9._-]+$/, "USER@REALM!TOKENID"),
   fingerprint: z.string().optional(),
   ca_file: z.string().optional(),
 });
@@ -55,9 +58,11 @@ export class Targets {
 
   async add(name: string, config: TargetConfig, secret: string): Promise<void> {
     if (!TARGET_NAME.test(name)) throw new Error(`Target name "${name}" must be letters, digits, - and _ (up to 63)`);
+    // Checked before the secret is stored: a bad config must not leave a target's old config with a new secret.
+    const checked = targetConfigSchema.parse(config);
     await this.vault.set(secretName(name), secret);
     const agentConfig = loadAgentConfig(this.home);
-    saveAgentConfig(this.home, { ...agentConfig, targets: { ...agentConfig.targets, [name]: targetConfigSchema.parse(config) } });
+    saveAgentConfig(this.home, { ...agentConfig, targets: { ...agentConfig.targets, [name]: checked } });
   }
 
   async remove(name: string): Promise<boolean> {
