@@ -45,7 +45,7 @@ select has_function('public', 'register_agent', array['text', 'text', 'text', 't
 select has_function('public', 'enqueue_command', array['jsonb', 'timestamp with time zone'], 'enqueue_command(command, now)');
 select has_function('public', 'transition_command', array['uuid', 'text[]', 'text', 'jsonb', 'text', 'uuid'], 'transition_command(id, from, to, patch, actor, agent_id default null)');
 select has_function('public', 'claim_commands', array['uuid', 'integer', 'timestamp with time zone'], 'claim_commands(agent_id, limit, now)');
-select has_function('public', 'expire_commands', array['timestamp with time zone'], 'expire_commands(now)');
+select has_function('public', 'expire_commands', array['timestamp with time zone', 'integer'], 'expire_commands(now, limit)');
 select has_function('public', 'record_agent_nonce', array['uuid', 'text', 'timestamp with time zone', 'timestamp with time zone'], 'record_agent_nonce(agent_id, nonce, expires_at, now)');
 select has_function('public', 'purge_operational', array['uuid', 'text'], 'purge_operational(tenant_id, actor default system)');
 select has_function('public', 'put_storage_policy', array['uuid', 'text', 'boolean', 'text', 'timestamp with time zone'], 'put_storage_policy(tenant_id, operational, sync_enabled, actor, now)');
@@ -56,7 +56,7 @@ select has_function('public', 'create_api_key', array['uuid', 'text', 'text', 't
 select has_function('public', 'create_pairing', array['uuid', 'text', 'timestamp with time zone', 'text', 'timestamp with time zone'], 'create_pairing(tenant_id, code_hash, expires_at, created_by, now)');
 select function_returns('public', 'transition_command', array['uuid', 'text[]', 'text', 'jsonb', 'text', 'uuid'], 'jsonb', 'transition_command returns the row as jsonb');
 select function_returns('public', 'claim_commands', array['uuid', 'integer', 'timestamp with time zone'], 'setof jsonb', 'claim_commands returns setof jsonb');
-select function_returns('public', 'expire_commands', array['timestamp with time zone'], 'setof jsonb', 'expire_commands returns setof jsonb');
+select function_returns('public', 'expire_commands', array['timestamp with time zone', 'integer'], 'setof jsonb', 'expire_commands returns setof jsonb');
 select function_returns('public', 'purge_operational', array['uuid', 'text'], 'jsonb', 'purge_operational returns jsonb');
 
 select is_empty($$

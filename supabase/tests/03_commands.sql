@@ -3,7 +3,7 @@
 begin;
 set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
-select plan(44);
+select plan(46);
 
 insert into public.tenants (id, name) values
   ('aaaaaaaa-0000-4000-8000-000000000001', 'A'),
@@ -108,8 +108,10 @@ select results_eq($$select status, error ->> 'code', finished_at from public.com
 select is(pg_temp.actions(6), 'command.queued@api_key:op command.expired@system', 'expiry is audited');
 do $$ begin perform public.enqueue_command(pg_temp.cmd(8, '{"status": "dispatched"}')); end $$;
 do $$ begin perform public.transition_command(pg_temp.id(8), array['dispatched'], 'running', '{}', 'agent:a1'); end $$;
-select results_eq($$select c ->> 'id' from public.expire_commands('2030-01-01 00:06:00+00') c order by 1$$,
-  $$values (pg_temp.id(2)::text), (pg_temp.id(5)::text), (pg_temp.id(7)::text)$$, 'queued and dispatched commands expire, in every tenant; running and finished ones do not');
+select is((select count(*) from public.expire_commands('2030-01-01 00:06:00+00', 1)), 1::bigint, 'a sweep ends at most p_limit commands');
+select is((select count(*) from public.expire_commands('2030-01-01 00:06:00+00')), 2::bigint, 'the next sweep ends the rest');
+select results_eq($$select id::text from public.commands where status = 'expired' and id <> pg_temp.id(6) order by 1$$,
+  $$select unnest(array[pg_temp.id(2)::text, pg_temp.id(5)::text, pg_temp.id(7)::text]) order by 1$$, 'queued and dispatched commands expire, in every tenant; running and finished ones do not');
 select is((select status from public.commands where id = pg_temp.id(8)), 'running', 'a running command is left to its timeout');
 select is_empty($$select public.expire_commands('2030-01-01 00:06:00+00')$$, 'a second sweep finds nothing');
 

@@ -131,6 +131,8 @@ export async function startPostgrest(pg: Postgres): Promise<Postgrest> {
     PGRST_DB_EXTRA_SEARCH_PATH: "public,extensions",
     PGRST_DB_ANON_ROLE: "anon",
     PGRST_DB_POOL: "4",
+    // Supabase's default: every answer is cut at 1,000 rows.
+    PGRST_DB_MAX_ROWS: "1000",
     PGRST_JWT_SECRET: pg.jwtSecret,
     PGRST_SERVER_HOST: "127.0.0.1",
     PGRST_SERVER_PORT: String(port),

@@ -241,6 +241,23 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       await store.close();
     });
 
+    test("listings and the expiry sweep return every row, past the 1,000 rows PostgREST answers with at most", async () => {
+      const { store, tenant, agent_id, command } = await withAgent();
+      const items = Array.from({ length: 1_100 }, (_, i) => ({ kind: "proxmox.vm", target: "default", key: String(10_000 + i), data: { n: i } }));
+      await store.replaceInventory({ tenant_id: tenant.id, agent_id, items, collected_at: 1_700_000_000_000 });
+      expect((await store.listInventory({ tenant_id: tenant.id, agent_id })).map((item) => item.key)).toEqual(items.map((item) => item.key));
+
+      const past = Date.now() - 1;
+      const ids: string[] = [];
+      for (let batch = 0; batch < 22; batch++) {
+        const queued = await Promise.all(Array.from({ length: 50 }, () => store.enqueueCommand(command({ expires_at: past }))));
+        ids.push(...queued.map((entry) => entry.command.id));
+      }
+      const expired = (await store.expireCommands(Date.now())).filter((entry) => entry.agent_id === agent_id);
+      expect(expired.map((entry) => entry.id).sort()).toEqual([...ids].sort());
+      await store.close();
+    });
+
     test("the audit log pages by id and takes entries from outside the store", async () => {
       const { store, tenant } = await withAgent();
       await store.appendAudit({ tenant_id: tenant.id, actor: "api_key:bmx_x", action: "settings.viewed", target_type: "tenant", target_id: tenant.id, details: { why: "test" } });

@@ -26,6 +26,10 @@ type Answer<T> = { data: T | null; error: PostgrestFailure["error"] | null; stat
 type Retryable<T> = { retry(enabled: boolean): PromiseLike<Answer<T>> };
 
 const HEALTH_TIMEOUT_MS = 3_000;
+/** Rows asked for per page of a listing (at most PostgREST's max_rows, or pages come back short). */
+const PAGE_ROWS = 1_000;
+/** Commands one expiry sweep call ends; well under max_rows, so its answer is never cut short. */
+const EXPIRE_BATCH = 500;
 const SESSION_TIMES = new Set(["last_seen_at", "connected_at"]);
 
 /**
@@ -54,6 +58,19 @@ export class SupabaseStore implements Store {
     const answer = await call.retry(false);
     if (answer.error) throw fromPostgrest(operation, { error: answer.error, status: answer.status });
     return answer.data as T;
+  }
+
+  /**
+   * Every row of a listing. PostgREST cuts each answer at its max_rows (1,000 on Supabase), so it is
+   * read page by page until a page comes back empty (a page may be shorter than asked for).
+   */
+  private async allRows(operation: string, page: (from: number, to: number) => Retryable<Row[]>): Promise<Row[]> {
+    const rows: Row[] = [];
+    for (;;) {
+      const next = await this.run<Row[]>(operation, page(rows.length, rows.length + PAGE_ROWS - 1));
+      if (next.length === 0) return rows;
+      rows.push(...next);
+    }
   }
 
   async health(): Promise<{ ok: true } | { ok: false; message: string }> {
@@ -111,7 +128,7 @@ export class SupabaseStore implements Store {
   }
 
   async listAgents(tenantId: string): Promise<AgentRecord[]> {
-    const rows = await this.run<Row[]>("listAgents", this.db.from("agents").select("*").eq("tenant_id", tenantId).order("created_at").order("id"));
+    const rows = await this.allRows("listAgents", (from, to) => this.db.from("agents").select("*").eq("tenant_id", tenantId).order("created_at").order("id").range(from, to));
     return rows.map(agentFromRow);
   }
 
@@ -203,8 +220,14 @@ export class SupabaseStore implements Store {
     return this.getCommand(input.id);
   }
 
+  /** In batches: a sweep that ended more than PostgREST returns would leave the rest unannounced. */
   async expireCommands(now: Millis): Promise<CommandRecord[]> {
-    return (await this.run<Row[]>("expire_commands", this.db.rpc("expire_commands", { p_now: iso(now) }))).map(commandFromRow);
+    const expired: CommandRecord[] = [];
+    for (;;) {
+      const batch = await this.run<Row[]>("expire_commands", this.db.rpc("expire_commands", { p_now: iso(now), p_limit: EXPIRE_BATCH }));
+      expired.push(...batch.map(commandFromRow));
+      if (batch.length < EXPIRE_BATCH) return expired;
+    }
   }
 
   async getStoragePolicy(tenantId: string): Promise<StoragePolicy> {
@@ -230,9 +253,8 @@ export class SupabaseStore implements Store {
 
   async listInventory(input: { tenant_id: string; agent_id: string }): Promise<Array<InventoryItem & { collected_at: Millis }>> {
     if (!isUuid(input.agent_id)) return [];
-    const rows = await this.run<Row[]>(
-      "listInventory",
-      this.db.from("inventory").select("kind, target, key, data, updated_at").eq("tenant_id", input.tenant_id).eq("agent_id", input.agent_id).order("kind").order("target").order("key"),
+    const rows = await this.allRows("listInventory", (from, to) =>
+      this.db.from("inventory").select("kind, target, key, data, updated_at").eq("tenant_id", input.tenant_id).eq("agent_id", input.agent_id).order("kind").order("target").order("key").range(from, to),
     );
     return rows.map((row) => ({ kind: row.kind as string, target: row.target as string, key: row.key as string, data: row.data as Record<string, unknown>, collected_at: Date.parse(row.updated_at as string) }));
   }
