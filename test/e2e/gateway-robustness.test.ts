@@ -251,6 +251,10 @@ describe("the gateway survives bad input", () => {
       .filter((entry: { target_id: string }) => entry.target_id === first.body.id)
       .map((entry: { action: string }) => entry.action);
     expect(actions).toEqual(expect.arrayContaining(["command.expired", "command.succeeded"]));
+    // Counted once, as it first ended: finished commands never outnumber submitted ones.
+    const metrics = (await apiClient(cp.url).get("/metrics")).body as string;
+    expect(metrics).toMatch(/^botmox_commands_finished_total\{status="expired"\} 1$/m);
+    expect(metrics).not.toMatch(/^botmox_commands_finished_total\{status="succeeded"\}/m);
     ws.close();
   });
 });

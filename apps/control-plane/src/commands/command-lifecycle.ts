@@ -10,8 +10,8 @@ export class CommandLifecycle {
     private readonly bus: EventBus,
   ) {}
 
-  private publish(command: CommandRecord | null): CommandRecord | null {
-    if (command) this.bus.publish({ type: "command.updated", tenant_id: command.tenant_id, command });
+  private publish(command: CommandRecord | null, replaces?: CommandStatus): CommandRecord | null {
+    if (command) this.bus.publish({ type: "command.updated", tenant_id: command.tenant_id, command, ...(replaces ? { replaces } : {}) });
     return command;
   }
 
@@ -61,12 +61,16 @@ export class CommandLifecycle {
         settleBeforeCommit: true,
       });
     let stored = await transition(["dispatched", "running"]);
+    let replaces: CommandStatus | undefined;
     if (!stored) {
       const current = await this.store.getCommand(outcome.id);
-      if (current?.status === "expired" && current.dispatched_at !== null) stored = await transition(["expired"]);
+      if (current?.status === "expired" && current.dispatched_at !== null) {
+        stored = await transition(["expired"]);
+        replaces = "expired";
+      }
     }
     // Waiters and SSE still get the whole outcome, live.
-    return this.publish(stored && envelopeOnly ? { ...stored, result: outcome.status === "succeeded" ? (outcome.result ?? null) : null, error: outcome.error ?? null } : stored);
+    return this.publish(stored && envelopeOnly ? { ...stored, result: outcome.status === "succeeded" ? (outcome.result ?? null) : null, error: outcome.error ?? null } : stored, replaces);
   }
 
   async expireDue(): Promise<number> {

@@ -1,7 +1,9 @@
+import type { CommandStatus } from "@botmox/protocol";
 import type { CommandRecord } from "../store/types.js";
 
 export type BusEvent =
-  | { type: "command.updated"; tenant_id: string; command: CommandRecord }
+  /** `replaces`: the final status this real outcome replaced (a command that expired while it was running). */
+  | { type: "command.updated"; tenant_id: string; command: CommandRecord; replaces?: CommandStatus }
   | { type: "command.progress"; tenant_id: string; command_id: string; agent_id: string; message: string; percent?: number; at: number }
   | { type: "agent.online" | "agent.offline" | "agent.revoked"; tenant_id: string; agent_id: string; at: number }
   | { type: "agent.event"; tenant_id: string; agent_id: string; source: string; target: string; event_type: string; time: string; data: Record<string, unknown>; at: number };

@@ -21,7 +21,7 @@ export function createMetrics(bus: EventBus, connectedAgents: () => number) {
   });
   const commandsFinished = new Counter({
     name: "botmox_commands_finished_total",
-    help: "Commands that reached a final state, by status",
+    help: "Commands that reached a final state, by the first final status (a real outcome that replaces expired is not counted again)",
     labelNames: ["status"] as const,
     registers: [registry],
   });
@@ -61,7 +61,7 @@ export function createMetrics(bus: EventBus, connectedAgents: () => number) {
     },
   });
   bus.subscribeAll((event) => {
-    if (event.type === "command.updated" && isFinalStatus(event.command.status)) commandsFinished.inc({ status: event.command.status });
+    if (event.type === "command.updated" && isFinalStatus(event.command.status) && !event.replaces) commandsFinished.inc({ status: event.command.status });
   });
   return { registry, httpRequests, httpDuration, commandsSubmitted, badFrames, upgradesRejected, sseCutOff, sseOpen };
 }
