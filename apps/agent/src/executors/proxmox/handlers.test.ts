@@ -87,3 +87,20 @@ describe("Proxmox task outcomes (simulator)", () => {
     expect(failed).toMatchObject({ code: "PVE_TASK_FAILED", details: { exitstatus: "clone failed: storage full" } });
   });
 });
+
+describe("Proxmox clones that do not wait (simulator)", () => {
+  test("get distinct VM ids even while PVE has not yet written the first one's config", async () => {
+    await using sim = await pveSimulator({ timings: { cloneMs: 50 } });
+    const pve = proxmoxHandlers(targetsAt(sim.url, sim.fingerprint256));
+    // The template's config lock is held a while: the first clone's worker waits before it writes the new VM's config.
+    const release = await sim.state.locks.acquire("pve1", "/var/lock/qemu-server/lock-9000.conf", { timeoutMs: 1_000 });
+    const clone = (name: string) => pve["proxmox.vm.clone"]({ target: "default", node: "pve1", vmid: 9000, name, full: false, wait: false }, context());
+    const first = await clone("bot-a");
+    const second = await clone("bot-b");
+    setTimeout(release, 200);
+    expect(second.newid).not.toBe(first.newid);
+    const done = () => [...sim.state.vms.values()].filter((vm) => ["bot-a", "bot-b"].includes(String(vm.config.name)) && vm.config.lock === undefined);
+    for (const deadline = Date.now() + 5_000; done().length < 2 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(done().map((vm) => vm.vmid).sort()).toEqual([first.newid, second.newid].sort());
+  });
+});

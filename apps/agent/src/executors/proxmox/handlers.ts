@@ -99,14 +99,21 @@ export function proxmoxHandlers(targets: Targets): ProxmoxHandlers {
           if (p.newid !== undefined) return clone(p.newid);
           for (let collisions = 0; ; collisions++) {
             const newid = await newids.reserve(p.target, pve, ctx.signal);
+            let held = false;
             try {
-              return await clone(newid.id);
+              const cloned = await clone(newid.id);
+              if (p.wait === false) {
+                // PVE offers the id again until the clone's worker has written its config: keep it until the task ends.
+                held = true;
+                void pve.waitForTask(p.node, cloned.upid, AbortSignal.timeout(NEWID_HOLD_MS)).catch(() => {}).finally(newid.release);
+              }
+              return cloned;
             } catch (err) {
               // Another client took the id between nextid and our clone: the id is taken, not busy, so ask again at once.
               if (!isNewidCollision(err) || collisions >= MAX_NEWID_COLLISIONS) throw err;
               ctx.progress(`VM id ${newid.id} was taken by another client meanwhile; asking for the next free id`);
             } finally {
-              newid.release();
+              if (!held) newid.release();
             }
           }
         },
@@ -143,6 +150,8 @@ export function proxmoxHandlers(targets: Targets): ProxmoxHandlers {
 }
 
 const MAX_NEWID_COLLISIONS = 100;
+/** How long a clone that did not wait keeps its VM id reserved at most (its task normally ends sooner). */
+const NEWID_HOLD_MS = 15 * 60_000;
 
 /** A clone whose answer was lost names the VM it may have created. */
 function outcomeUnknownOf(err: unknown, newid: number): unknown {
