@@ -6,6 +6,7 @@ import pino from "pino";
 import { MAX_COMMAND_DATA_BYTES, type CommandOutcome } from "@botmox/protocol";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import type { HandlerTable } from "../executors/handler.js";
+import { ExecutorError } from "../executors/executor-error.js";
 import { Journal } from "../journal/journal.js";
 import { CommandRunner } from "./command-runner.js";
 
@@ -13,7 +14,7 @@ const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 /** A runner on a real journal file, a second connection standing for another process, and an echo handler that records what it saw. */
-function setup() {
+function setup(extraHandlers: Partial<HandlerTable> = {}) {
   const dir = mkdtempSync(join(tmpdir(), "runner-"));
   dirs.push(dir);
   const file = join(dir, "journal.db");
@@ -26,6 +27,7 @@ function setup() {
       seenByHandler.push(committed(ctx.commandId)?.status);
       return { data };
     },
+    ...extraHandlers,
   } as unknown as HandlerTable;
   const results: Array<{ outcome: CommandOutcome; committedStatus: string | undefined }> = [];
   const runner = new CommandRunner(
@@ -85,6 +87,22 @@ describe("command runner", () => {
       vi.useRealTimers();
       close();
     }
+  });
+
+  test("a command stopped by its timeout says what it was up against", async () => {
+    // As the Proxmox handlers do: retry a lock until the command's time runs out, then report the last real error.
+    const lockedUntilAborted = async (_params: unknown, ctx: { signal: AbortSignal }) => {
+      await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
+      throw new ExecutorError("PVE_LOCKED", "VM is locked (backup)", { vmid: 101 });
+    };
+    const { runner, results, close } = setup({ "agent.echo": lockedUntilAborted } as unknown as Partial<HandlerTable>);
+    runner.dispatch({ ...dispatch(ids[0]!), timeout_ms: 100 });
+    await until(() => results.length === 1);
+    expect(results[0]!.outcome).toMatchObject({
+      status: "failed",
+      error: { code: "COMMAND_TIMEOUT", message: expect.stringContaining("PVE_LOCKED: VM is locked (backup)"), details: { last_error: { code: "PVE_LOCKED", details: { vmid: 101 } } } },
+    });
+    close();
   });
 
   test("a result too large for a frame is journaled and sent as a RESULT_TOO_LARGE failure", async () => {

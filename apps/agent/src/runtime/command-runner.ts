@@ -188,10 +188,14 @@ export class CommandRunner {
   private failure(id: string, err: unknown, signal: AbortSignal, startedAt: number): CommandOutcome {
     const base = { id, started_at: startedAt, finished_at: Date.now() };
     if (signal.aborted) {
+      // What the handler was up against when it was stopped (a lock it kept retrying, a task still running) is kept.
+      const last = err instanceof ExecutorError ? err : undefined;
+      const aborted = (code: string, message: string) =>
+        last ? { code, message: `${message}; the last error was ${last.code}: ${last.message}`, details: { last_error: last.toBody() } } : { code, message };
       const reason = signal.reason as AbortReason;
-      if (reason === "cancelled") return { ...base, status: "cancelled", error: { code: "COMMAND_CANCELLED", message: "Cancelled on request" } };
-      if (reason === "timeout") return { ...base, status: "failed", error: { code: "COMMAND_TIMEOUT", message: "The command ran past its timeout and was aborted" } };
-      return { ...base, status: "failed", error: { code: "AGENT_SHUTTING_DOWN", message: "Aborted because the agent shut down" } };
+      if (reason === "cancelled") return { ...base, status: "cancelled", error: aborted("COMMAND_CANCELLED", "Cancelled on request") };
+      if (reason === "timeout") return { ...base, status: "failed", error: aborted("COMMAND_TIMEOUT", "The command ran past its timeout and was aborted") };
+      return { ...base, status: "failed", error: aborted("AGENT_SHUTTING_DOWN", "Aborted because the agent shut down") };
     }
     return { ...base, status: "failed", error: toExecutorError(err).toBody() };
   }

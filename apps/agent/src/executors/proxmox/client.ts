@@ -78,6 +78,18 @@ export class ProxmoxClient {
    * was done; the warnings are in the task log); anything else is PVE_TASK_FAILED with the log tail.
    */
   async waitForTask(node: string, upid: string, signal: AbortSignal, progress?: (message: string) => void): Promise<TaskOutcome> {
+    try {
+      return await this.pollTask(node, upid, signal, progress);
+    } catch (err) {
+      // Stopped waiting (timeout, cancel, shutdown): the task goes on in PVE, and whoever looks needs its id.
+      if (signal.aborted && !(err instanceof ExecutorError)) {
+        throw new ExecutorError("PVE_TASK_RUNNING", `Stopped waiting for Proxmox task ${upid}; it may still be running (proxmox.task.status tells)`, { node, upid });
+      }
+      throw err;
+    }
+  }
+
+  private async pollTask(node: string, upid: string, signal: AbortSignal, progress?: (message: string) => void): Promise<TaskOutcome> {
     const started = Date.now();
     const path = `nodes/${encodeURIComponent(node)}/tasks/${encodeURIComponent(upid)}`;
     let lastReport = 0;

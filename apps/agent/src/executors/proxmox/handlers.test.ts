@@ -104,3 +104,13 @@ describe("Proxmox clones that do not wait (simulator)", () => {
     expect(done().map((vm) => vm.vmid).sort()).toEqual([first.newid, second.newid].sort());
   });
 });
+
+describe("Proxmox commands stopped while their task runs (simulator)", () => {
+  test("a clone stopped by its timeout names the task that goes on and the VM id it is creating", async () => {
+    await using sim = await pveSimulator({ timings: { cloneMs: 3_000 } });
+    const pve = proxmoxHandlers(targetsAt(sim.url, sim.fingerprint256));
+    const error = await rejection(pve["proxmox.vm.clone"]({ target: "default", node: "pve1", vmid: 9000, name: "bot-slow", full: false, wait: true }, context(500)));
+    expect(error).toMatchObject({ code: "PVE_TASK_RUNNING", details: { node: "pve1", upid: expect.stringContaining(":qmclone:9000:"), newid: 102 } });
+    expect(sim.tasks.all.get((error.details as { upid: string }).upid)?.status).toBe("running");
+  });
+});

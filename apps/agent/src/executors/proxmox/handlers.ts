@@ -91,7 +91,11 @@ export function proxmoxHandlers(targets: Targets): ProxmoxHandlers {
           throw outcomeUnknownOf(err, newid);
         });
         if (p.wait === false) return { upid, newid, node };
-        return { ...(await pve.waitForTask(p.node, upid, ctx.signal, (message) => ctx.progress(message))), newid, node };
+        const outcome = await pve.waitForTask(p.node, upid, ctx.signal, (message) => ctx.progress(message)).catch((err: unknown) => {
+          // The clone goes on in PVE: the VM id it is creating is what the operator needs.
+          throw err instanceof ExecutorError && err.code === "PVE_TASK_RUNNING" ? new ExecutorError(err.code, `${err.message}; it is creating VM ${newid}`, { ...(err.details as Json), newid }) : err;
+        });
+        return { ...outcome, newid, node };
       };
       const onRetry = (error: ExecutorError, attempt: number) => ctx.progress(`${error.code}: ${error.message}; retrying (attempt ${attempt + 2})`);
       return pve.retrying(
