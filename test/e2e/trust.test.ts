@@ -27,6 +27,9 @@ describe("pairing, revocation and tenant isolation", () => {
     const again = await agent.start({}, { waitConnected: false });
     expect((await again.exited).code).toBe(3);
     expect(again.output()).toContain("AGENT_REVOKED");
+    // As launchd runs it: a refusal for good exits 0, which KeepAlive does not restart.
+    const underLaunchd = await agent.start({ BOTMOX_REFUSED_EXIT_CODE: "0" }, { waitConnected: false });
+    expect((await underLaunchd.exited).code).toBe(0);
 
     const command = await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands`, { name: "agent.ping" });
     expect(command.status).toBe(403);

@@ -114,7 +114,7 @@ async function main(argv: string[]): Promise<number> {
       await agent.stop();
       log.info("stopped");
       unlock();
-      return outcome === "fatal" ? 3 : 0;
+      return outcome === "fatal" ? env.BOTMOX_REFUSED_EXIT_CODE : 0;
     }
     case "targets": {
       const vault = openVault(home, config.instance_id, process.env);

@@ -29,6 +29,11 @@ export const agentEnvSchema = z.object({
   BOTMOX_RESULT_RESEND_MS: z.coerce.number().int().min(100).default(15_000),
   /** How long acknowledged results stay in the local journal. */
   BOTMOX_JOURNAL_RETENTION_DAYS: z.coerce.number().min(0).default(30),
+  /**
+   * Exit code of `run` when the control plane refuses the agent for good (revoked, say). A service
+   * manager that restarts every non-zero exit (launchd's KeepAlive) is given 0, so it lets it be.
+   */
+  BOTMOX_REFUSED_EXIT_CODE: z.coerce.number().int().min(0).max(255).default(3),
 }).superRefine((env, ctx) => {
   if (env.BOTMOX_VAULT === "file" && !env.BOTMOX_VAULT_PASSPHRASE && !env.BOTMOX_VAULT_PASSPHRASE_FILE) {
     ctx.addIssue({ code: "custom", path: ["BOTMOX_VAULT_PASSPHRASE"], message: "is required when BOTMOX_VAULT=file (or set BOTMOX_VAULT_PASSPHRASE_FILE)" });

@@ -5,7 +5,8 @@ const xml = (value: string) => value.replace(/&/g, "&amp;").replace(/</g, "&lt;"
 /** A launchd property list (LaunchAgent with --user, LaunchDaemon otherwise). */
 export function launchdPlist(spec: ServiceSpec): string {
   const args = [...spec.command, "run"].map((arg) => `    <string>${xml(arg)}</string>`);
-  const env = Object.entries(environmentOf(spec)).map(([key, value]) => `    <key>${xml(key)}</key>\n    <string>${xml(value)}</string>`);
+  // KeepAlive restarts every non-zero exit; a refusal for good (revoked) must stop the agent for good.
+  const env = Object.entries({ ...environmentOf(spec), BOTMOX_REFUSED_EXIT_CODE: "0" }).map(([key, value]) => `    <key>${xml(key)}</key>\n    <string>${xml(value)}</string>`);
   return `<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <plist version="1.0">

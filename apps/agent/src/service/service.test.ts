@@ -39,6 +39,8 @@ describe("service environment", () => {
     expect(unit).toContain("Environment=HTTPS_PROXY=http://proxy.lan:3128");
     expect(unit).toContain("Environment=BOTMOX_MAX_IN_FLIGHT=8");
     expect(launchdPlist({ ...spec, carried })).toContain("<key>HTTPS_PROXY</key>");
+    // launchd restarts any non-zero exit: a revoked agent must exit 0 there, or it is restarted forever.
+    expect(launchdPlist(spec)).toMatch(/<key>BOTMOX_REFUSED_EXIT_CODE<\/key>\s*<string>0<\/string>/);
   });
 
   test("a proxy URL with credentials is refused rather than written in plaintext", () => {
