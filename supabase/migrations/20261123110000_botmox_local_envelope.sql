@@ -1,4 +1,4 @@
--- A "local" tenant's finished command keeps its envelope only (ARCHITECTURE §2), whatever ended
+-- A "local" tenant's finished command keeps its envelope only (the storage policy), whatever ended
 -- it: the agent's outcome, a cancel, expiry or revocation. Its params go when it becomes final.
 --
 -- Not idempotent (create function/trigger, no "or replace"): a second run fails at its first
