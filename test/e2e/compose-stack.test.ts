@@ -20,6 +20,24 @@ describe("docker-compose developer stack", () => {
     expect(noPassphrase.stderr).toContain("set BOTMOX_VAULT_PASSPHRASE");
   });
 
+  test("every volume a service writes is created in its image and owned by the user it runs as", () => {
+    // A new named volume takes the ownership of the image's directory: a missing one is root's, and a non-root service cannot write it.
+    const compose = readFileSync(join(REPO_ROOT, "docker-compose.yml"), "utf8");
+    const services = compose.split(/^ {2}(?=[a-z-]+:$)/m).slice(1);
+    let checked = 0;
+    for (const service of services) {
+      const dockerfile = /dockerfile: (\S+)/.exec(service)?.[1];
+      if (!dockerfile) continue; // a published image
+      const image = readFileSync(join(REPO_ROOT, dockerfile), "utf8");
+      const user = /^USER (\S+)$/m.exec(image)?.[1];
+      for (const [, target] of service.matchAll(/^ {6}- [\w-]+:(\/[^:\s]+)$/gm)) {
+        checked++;
+        expect(image, `${dockerfile}: ${target}`).toMatch(new RegExp(`^RUN mkdir -p [^\\n]*${target}\\b[^\\n]*&& chown (-R )?${user}:${user} [^\\n]*${target}\\b`, "m"));
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(3);
+  });
+
   test("bootstrap on first start, then the agent entrypoint pairs itself and serves commands", async () => {
     await using cp = await startControlPlane();
     const dir = mkdtempSync(join(tmpdir(), "botmox-compose-"));
