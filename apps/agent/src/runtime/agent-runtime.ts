@@ -79,10 +79,11 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
     backoffBaseMs: env.BOTMOX_RECONNECT_BASE_MS,
     backoffCapMs: env.BOTMOX_RECONNECT_CAP_MS,
     onConnected: (welcome) => {
-      state(true, welcome.session_id);
+      // Buffered work first: a state file that cannot be written (a full disk) must not hold it back.
       events.flush();
       const resent = runner.resendUnacknowledged();
       if (resent > 0) log.info({ count: resent }, "resent results the control plane had not acknowledged");
+      state(true, welcome.session_id);
     },
     onDisconnected: () => state(false, null),
     onFatal: (reason) => {

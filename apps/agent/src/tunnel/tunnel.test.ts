@@ -55,6 +55,35 @@ function startTunnel(server: string, extra: Partial<TunnelOptions> = {}): { tunn
 const welcome = (heartbeatMs: number) =>
   encodeFrame(SERVER_TO_AGENT, "welcome", { protocol_version: 1, session_id: "s", server_time: Date.now(), heartbeat_ms: heartbeatMs, max_frame_bytes: MAX_FRAME_BYTES });
 
+describe("Tunnel state", () => {
+  test("a tunnel whose close has begun no longer counts as connected, so what it cannot send is kept", async () => {
+    const wss = new WebSocketServer({ noServer: true });
+    let held: Duplex | undefined;
+    const url = await fakeControlPlane((req, socket, head) =>
+      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        held = socket;
+        ws.once("message", () => {
+          ws.send(welcome(60_000));
+          // The close frame goes out, but the agent's answer is never read: its socket stays closing.
+          setTimeout(() => {
+            (socket as unknown as { pause(): void }).pause();
+            ws.close(1001, "going away");
+          }, 50);
+        });
+      }),
+    );
+    let welcomed = false;
+    const { tunnel } = startTunnel(url, { onConnected: () => (welcomed = true) });
+    const deadline = Date.now() + 2_000;
+    while (!welcomed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(tunnel.connected).toBe(true);
+    while (tunnel.connected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(tunnel.connected).toBe(false);
+    expect(tunnel.send("event", { source: "syncthing", target: "st", type: "StateChanged", time: new Date().toISOString(), data: {} })).toBe(false);
+    held?.destroy(); // or the agent's socket waits out ws's 30 s close timeout
+  });
+});
+
 describe("Tunnel against a misbehaving peer", () => {
   test("a repeated welcome restarts the heartbeat instead of adding more, which dropped the tunnel", async () => {
     const wss = new WebSocketServer({ noServer: true });

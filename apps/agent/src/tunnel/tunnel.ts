@@ -62,8 +62,9 @@ export class Tunnel {
 
   constructor(private readonly options: TunnelOptions) {}
 
+  /** Welcomed and open: once a close has begun, frames can no longer be sent. */
   get connected(): boolean {
-    return this.ready;
+    return this.ready && this.ws?.readyState === WebSocket.OPEN;
   }
 
   start(): void {
