@@ -21,6 +21,8 @@ export class InventoryCollector {
   private timer: NodeJS.Timeout | undefined;
   private soon: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** Asked for while one ran: that one may have read a target before the change, so another follows. */
+  private again = false;
   /** Aborted by stop(): a collection waiting on a dead target must not hold up a shutdown. */
   private readonly stopping = new AbortController();
 
@@ -57,10 +59,19 @@ export class InventoryCollector {
   }
 
   collectNow(): void {
-    if (this.running || this.stopping.signal.aborted) return;
+    if (this.stopping.signal.aborted) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
     this.running = this.collect()
       .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, "inventory collection failed"))
-      .finally(() => (this.running = undefined));
+      .finally(() => {
+        this.running = undefined;
+        if (!this.again) return;
+        this.again = false;
+        this.collectNow();
+      });
   }
 
   private async collect(): Promise<void> {
