@@ -199,6 +199,13 @@ async function cleanup(): Promise<void> {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }
 
+// However the bench ends (an error, Ctrl-C, a kill from a timeout), what it started ends with it.
+process.on("exit", () => {
+  for (const child of children) child.kill("SIGKILL");
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => process.exit(130));
+
 main().then(
   () => cleanup().then(() => process.exit(0)),
   (err: unknown) => {
