@@ -1,21 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
 import { describe, expect, test } from "vitest";
-import type { Vault } from "../vault/vault.js";
+import { memoryVault } from "../vault/memory-vault.testkit.js";
 import { pair, parsePairingTarget } from "./pair.js";
 
-function memoryVault(): Vault & { entries: Map<string, string> } {
-  const entries = new Map<string, string>();
-  return {
-    kind: "file",
-    location: "memory",
-    entries,
-    get: async (name) => entries.get(name) ?? null,
-    set: async (name, value) => void entries.set(name, value),
-    delete: async (name) => entries.delete(name),
-    values: async () => [...entries.values()],
-  };
-}
 
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {

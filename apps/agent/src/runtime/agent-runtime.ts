@@ -145,7 +145,7 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
   const answer = (request: ServerToAgent<"request">["payload"]) =>
     answerRequest(
       request,
-      () => (request.kind === "inventory" ? inventoryStore.all() : request.command_id ? journal.outcome(request.command_id) : null),
+      (asked) => (asked.kind === "inventory" ? inventoryStore.all() : asked.command_id ? journal.outcome(asked.command_id) : null),
       (response) => tunnel.send("response", response),
     );
   // Not sent while connected means refused (a secret or over the size limit, logged): drop it, do not let it block the buffer.

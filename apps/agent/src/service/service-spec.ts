@@ -1,3 +1,5 @@
+import { agentEnvSchema } from "../config/env.js";
+
 /** What every OS service definition is generated from. */
 export interface ServiceSpec {
   /** Absolute path of the agent executable (single binary, or node + script). */
@@ -18,16 +20,13 @@ export const SERVICE_LABEL = "io.botmox.agent";
 export const SERVICE_DESCRIPTION = "Bot-Mox agent: outbound tunnel to the Bot-Mox control plane";
 
 const PROXY_VARIABLE = /^(https?|wss?|all|no)_proxy$/i;
-const TUNING_VARIABLES = [
-  "LOG_LEVEL",
-  "BOTMOX_MAX_IN_FLIGHT",
-  "BOTMOX_SHUTDOWN_GRACE_MS",
-  "BOTMOX_RECONNECT_BASE_MS",
-  "BOTMOX_RECONNECT_CAP_MS",
-  "BOTMOX_INVENTORY_INTERVAL_MS",
-  "BOTMOX_RESULT_RESEND_MS",
-  "BOTMOX_JOURNAL_RETENTION_DAYS",
-];
+/**
+ * The agent's settings a service does not take from the installing shell: the definition sets
+ * home and vault itself, a passphrase never goes into one, the CA file was saved at pairing, and
+ * the exit code on refusal is the service manager's business. Every other setting is tuning.
+ */
+const NOT_CARRIED = new Set(["BOTMOX_AGENT_HOME", "BOTMOX_VAULT", "BOTMOX_VAULT_PASSPHRASE", "BOTMOX_VAULT_PASSPHRASE_FILE", "BOTMOX_CA_FILE", "BOTMOX_REFUSED_EXIT_CODE"]);
+const TUNING_VARIABLES = Object.keys(agentEnvSchema.shape).filter((key) => !NOT_CARRIED.has(key));
 
 /**
  * What a service keeps from the shell it is installed from, since it does not inherit it: the

@@ -2,23 +2,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import type { Vault } from "../vault/vault.js";
+import { memoryVault } from "../vault/memory-vault.testkit.js";
 import { Targets } from "./targets.js";
 
 const home = mkdtempSync(join(tmpdir(), "targets-"));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
-function memoryVault(): Vault {
-  const entries = new Map<string, string>();
-  return {
-    kind: "file",
-    location: "memory",
-    get: async (name) => entries.get(name) ?? null,
-    set: async (name, value) => void entries.set(name, value),
-    delete: async (name) => entries.delete(name),
-    values: async () => [...entries.values()],
-  };
-}
 
 describe("targets", () => {
   test("token ids as PVE accepts them, users with an @ included; the rest refused", async () => {
