@@ -3,6 +3,10 @@ import { defineCommand } from "./define.js";
 import { targetSchema } from "./syncthing.js";
 
 const node = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$/, "a Proxmox node name");
+/** PVE's pve-configid. It is a path segment: "." or ".." would walk up to the VM itself. */
+const snapname = z.string().regex(/^[a-zA-Z][a-zA-Z0-9_-]{1,39}$/, "a snapshot name (a letter, then letters, digits, _ or -; at most 40)");
+/** UPID:node:pid:pstart:starttime:type:id:user: as PVE writes it (a path segment too). */
+const upid = z.string().max(256).regex(/^UPID:[a-zA-Z0-9][a-zA-Z0-9.-]*:[0-9A-Fa-f]{8,}:[0-9A-Fa-f]{8,}:[0-9A-Fa-f]{8,}:[^:\s/]+:[^:\s/]*:[^:\s/]+:$/, "a Proxmox task id (UPID:…)");
 const vmid = z.number().int().min(100).max(999_999_999);
 const json = z.record(z.string(), z.unknown());
 const vm = { target: targetSchema, node, vmid };
@@ -78,15 +82,15 @@ export const proxmoxCommands = {
   "proxmox.vm.snapshot.list": read("Snapshots of a VM.", z.object(vm).strict(), z.object({ snapshots: z.array(json) })),
   "proxmox.vm.snapshot.create": task(
     "Takes a snapshot.",
-    z.object({ ...vm, snapname: z.string().regex(/^[a-zA-Z][a-zA-Z0-9_-]{1,39}$/, "a snapshot name"), description: z.string().max(8_192).optional(), vmstate: z.boolean().optional(), wait }).strict(),
+    z.object({ ...vm, snapname, description: z.string().max(8_192).optional(), vmstate: z.boolean().optional(), wait }).strict(),
     15 * MINUTE,
   ),
-  "proxmox.vm.snapshot.rollback": task("Rolls back to a snapshot.", z.object({ ...vm, snapname: z.string().max(40), wait }).strict(), 15 * MINUTE),
-  "proxmox.vm.snapshot.delete": task("Deletes a snapshot.", z.object({ ...vm, snapname: z.string().max(40), wait }).strict(), 15 * MINUTE),
-  "proxmox.task.status": read("Status of a task.", z.object({ target: targetSchema, node, upid: z.string().max(256) }).strict(), json),
+  "proxmox.vm.snapshot.rollback": task("Rolls back to a snapshot.", z.object({ ...vm, snapname, wait }).strict(), 15 * MINUTE),
+  "proxmox.vm.snapshot.delete": task("Deletes a snapshot.", z.object({ ...vm, snapname, wait }).strict(), 15 * MINUTE),
+  "proxmox.task.status": read("Status of a task.", z.object({ target: targetSchema, node, upid }).strict(), json),
   "proxmox.task.log": read(
     "Log lines of a task.",
-    z.object({ target: targetSchema, node, upid: z.string().max(256), start: z.number().int().min(0).optional(), limit: z.number().int().min(1).max(5_000).optional() }).strict(),
+    z.object({ target: targetSchema, node, upid, start: z.number().int().min(0).optional(), limit: z.number().int().min(1).max(5_000).optional() }).strict(),
     z.object({ lines: z.array(json) }),
   ),
 };

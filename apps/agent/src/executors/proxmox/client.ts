@@ -113,7 +113,12 @@ export class ProxmoxClient {
   }
 
   private send<T>(method: string, path: string, params: Params, signal?: AbortSignal): Promise<T> {
-    const url = new URL(path.replace(/^\//, ""), this.base);
+    const relative = path.replace(/^\//, "");
+    const url = new URL(relative, this.base);
+    // A "." or ".." segment would be resolved away: DELETE …/snapshot/.. is DELETE of the VM itself.
+    if (url.pathname !== this.base.pathname + relative) {
+      return Promise.reject(new ExecutorError("INVALID_PARAMS", `Refused a Proxmox API path with a "." or ".." segment: ${relative}`));
+    }
     const defined = Object.entries(params).filter(([, value]) => value !== undefined) as Array<[string, string | number | boolean]>;
     const form = new URLSearchParams(defined.map(([key, value]): [string, string] => [key, typeof value === "boolean" ? (value ? "1" : "0") : String(value)]));
     const hasBody = method === "POST" || method === "PUT";

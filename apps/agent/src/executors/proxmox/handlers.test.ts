@@ -1,5 +1,6 @@
 import { connect, createServer, type Socket } from "node:net";
 import pino from "pino";
+import { validateCommandParams } from "@botmox/protocol";
 import { describe, expect, test } from "vitest";
 import { freePort } from "../../../../../test/support/ports.js";
 import { pveSimulator, ROOT_SECRET, ROOT_TOKEN } from "../../../../../test/support/pve.js";
@@ -112,5 +113,30 @@ describe("Proxmox commands stopped while their task runs (simulator)", () => {
     const error = await rejection(pve["proxmox.vm.clone"]({ target: "default", node: "pve1", vmid: 9000, name: "bot-slow", full: false, wait: true }, context(500)));
     expect(error).toMatchObject({ code: "PVE_TASK_RUNNING", details: { node: "pve1", upid: expect.stringContaining(":qmclone:9000:"), newid: 102 } });
     expect(sim.tasks.all.get((error.details as { upid: string }).upid)?.status).toBe("running");
+  });
+});
+
+describe("Proxmox paths built from parameters (simulator)", () => {
+  test('a snapshot named ".." is refused: by the protocol, and by the client should a handler ever pass one, and the VM stays', async () => {
+    await using sim = await pveSimulator();
+    const pve = proxmoxHandlers(targetsAt(sim.url, sim.fingerprint256));
+    const vm = { target: "default", node: "pve2", vmid: 101 };
+
+    for (const name of ["proxmox.vm.snapshot.delete", "proxmox.vm.snapshot.rollback"] as const) {
+      expect(validateCommandParams(name, { ...vm, snapname: ".." })).toMatchObject({ ok: false, code: "INVALID_PARAMS", details: [{ path: "params.snapname" }] });
+    }
+    expect(validateCommandParams("proxmox.task.status", { target: "default", node: "pve2", upid: ".." })).toMatchObject({ ok: false, details: [{ path: "params.upid" }] });
+
+    const error = await rejection(pve["proxmox.vm.snapshot.delete"]({ ...vm, snapname: "..", wait: true }, context()));
+    expect(error).toMatchObject({ code: "INVALID_PARAMS" });
+    expect(sim.state.vms.has(101)).toBe(true);
+  });
+
+  test("task ids as Proxmox writes them are accepted", async () => {
+    await using sim = await pveSimulator({ timings: { cloneMs: 50 } });
+    const pve = proxmoxHandlers(targetsAt(sim.url, sim.fingerprint256));
+    const { upid } = await pve["proxmox.vm.start"]({ target: "default", node: "pve2", vmid: 101, wait: false }, context());
+    expect(validateCommandParams("proxmox.task.status", { target: "default", node: "pve2", upid })).toMatchObject({ ok: true });
+    expect(validateCommandParams("proxmox.task.status", { target: "default", node: "pve2", upid: "UPID:pve-2:0012A3F4:1B2C3D4E5:6543210A:qmstart:101:botmox@pve!ci:" })).toMatchObject({ ok: true });
   });
 });
