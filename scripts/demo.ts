@@ -108,8 +108,8 @@ async function main(): Promise<void> {
   if (hasSyncthing()) {
     const syncthing = await startSyncthing("demo");
     stoppers.push(() => syncthing[Symbol.asyncDispose]());
-    await runJson([AGENT, "targets", "add", "syncthing", "local", "--from-config", syncthing.configPath], agentEnv);
-    say(`  syncthing       ${syncthing.apiUrl}  target "local"`);
+    await runJson([AGENT, "targets", "add", "syncthing", "local", "--from-config", syncthing.configPath, "--folder-root", syncthing.dataDir], agentEnv);
+    say(`  syncthing       ${syncthing.apiUrl}  target "local", folders under ${syncthing.dataDir}`);
   }
   say("");
 

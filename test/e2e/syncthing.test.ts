@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { commander, pairAgent, startControlPlane } from "../support/botmox.js";
 import { until } from "../support/until.js";
@@ -20,7 +20,7 @@ describe("SyncThing through the control plane (real SyncThing 1.19.2)", () => {
     await using b = await startSyncthing("b");
     await using c = await startSyncthing("c");
     for (const [name, st] of [["alpha", a], ["beta", b]] as const) {
-      const added = await agent.cli(["targets", "add", "syncthing", name, "--url", st.apiUrl, "--api-key-stdin"], {}, `${st.apiKey}\n`);
+      const added = await agent.cli(["targets", "add", "syncthing", name, "--url", st.apiUrl, "--api-key-stdin", "--folder-root", st.dataDir], {}, `${st.apiKey}\n`);
       expect(added.code, added.output).toBe(0);
       expect(JSON.parse(added.stdout).device_id).toBe(st.deviceId);
     }
@@ -74,6 +74,37 @@ describe("SyncThing through the control plane (real SyncThing 1.19.2)", () => {
     sse.close();
   });
 
+  test("folders are added only under the target's --folder-root directories, never over the agent's home", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    await using st = await startSyncthing("guard");
+    const root = join(st.dataDir, "bots");
+    expect((await agent.cli(["targets", "add", "syncthing", "open", "--from-config", st.configPath])).code).toBe(0);
+    const rooted = await agent.cli(["targets", "add", "syncthing", "rooted", "--from-config", st.configPath, "--folder-root", `${root}/`]);
+    expect(JSON.parse(rooted.stdout).folder_roots).toEqual([root]);
+    expect((await agent.cli(["targets", "add", "syncthing", "wide", "--from-config", st.configPath, "--folder-root", dirname(dirname(agent.home))])).code).toBe(0);
+    const relativeRoot = await agent.cli(["targets", "add", "syncthing", "loose", "--from-config", st.configPath, "--folder-root", "bots"]);
+    expect(relativeRoot.code).toBe(1);
+    expect(relativeRoot.output).toContain("--folder-root must be an absolute directory path");
+    await agent.start();
+    const run = commander(tenant, agent);
+
+    const unrooted = await run("syncthing.folder.add", { target: "open", id: "anything", path: join(st.dataDir, "anything") });
+    expect(unrooted.error).toMatchObject({ code: "ST_PATH_NOT_ALLOWED", message: expect.stringContaining("--folder-root") });
+    for (const path of [agent.home, join(agent.home, "vault.enc"), "/root/.ssh", join(root, "..", "escape"), "bots/inner", "~/bots"]) {
+      const refused = await run("syncthing.folder.add", { target: "rooted", id: "stolen", path });
+      expect(refused.error, path).toMatchObject({ code: "ST_PATH_NOT_ALLOWED" });
+    }
+    const overHome = await run("syncthing.folder.add", { target: "wide", id: "home", path: dirname(agent.home) });
+    expect(overHome.error).toMatchObject({ code: "ST_PATH_NOT_ALLOWED", message: expect.stringContaining("the agent's own files") });
+    const offered = await run("syncthing.pending.accept", { target: "rooted", folder: "offered", device_id: st.deviceId, path: "/etc" });
+    expect(offered.error).toMatchObject({ code: "ST_PATH_NOT_ALLOWED" });
+    expect((await run("syncthing.folder.add", { target: "rooted", id: "inside", path: join(root, "inside") })).status).toBe("succeeded");
+    const folders = (await run("syncthing.folders.list", { target: "rooted" })).result.folders as Array<{ id: string; path: string }>;
+    expect(folders.filter((folder) => folder.id !== "default").map((folder) => [folder.id, folder.path])).toEqual([["inside", join(root, "inside")]]);
+  });
+
   test("errors an operator can act on: ST_NOT_FOUND, ST_INVALID_PARAMS, ST_AUTH, ST_UNREACHABLE and recovery", async () => {
     await using cp = await startControlPlane();
     const tenant = await cp.tenant();
@@ -111,7 +142,7 @@ describe("SyncThing through the control plane (real SyncThing 1.19.2)", () => {
     await using agent = await pairAgent(cp, tenant);
     await using st = await startSyncthing("vault");
     await using untrusted = await startSyncthing("untrusted");
-    expect((await agent.cli(["targets", "add", "syncthing", "vault", "--from-config", st.configPath])).code).toBe(0);
+    expect((await agent.cli(["targets", "add", "syncthing", "vault", "--from-config", st.configPath, "--folder-root", st.dataDir])).code).toBe(0);
     await agent.start();
     const run = commander(tenant, agent);
     const password = "correct-horse-battery-staple-7261";
@@ -141,7 +172,7 @@ describe("SyncThing event stream", () => {
     const tenant = await cp.tenant();
     await using agent = await pairAgent(cp, tenant);
     await using st = await startSyncthing("events");
-    expect((await agent.cli(["targets", "add", "syncthing", "main", "--from-config", st.configPath])).code).toBe(0);
+    expect((await agent.cli(["targets", "add", "syncthing", "main", "--from-config", st.configPath, "--folder-root", st.dataDir])).code).toBe(0);
     // Old history the agent must not flood the control plane with.
     mkdirSync(join(st.dataDir, "old"), { recursive: true });
     await fetch(`${st.apiUrl}/rest/config/folders`, { method: "POST", headers: { "X-API-Key": st.apiKey }, body: JSON.stringify({ id: "old", path: join(st.dataDir, "old") }) });
@@ -174,7 +205,7 @@ describe("SyncThing events across a tunnel outage", () => {
     const tenant = await cp.tenant();
     await using agent = await pairAgent(cp, tenant);
     await using st = await startSyncthing("outage");
-    expect((await agent.cli(["targets", "add", "syncthing", "main", "--from-config", st.configPath])).code).toBe(0);
+    expect((await agent.cli(["targets", "add", "syncthing", "main", "--from-config", st.configPath, "--folder-root", st.dataDir])).code).toBe(0);
     const run = await agent.start();
     await new Promise((resolve) => setTimeout(resolve, 1000)); // the follower has synced with SyncThing's event ids
 

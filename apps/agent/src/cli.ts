@@ -24,7 +24,8 @@ const USAGE = `Usage: botmox-agent <command>
   status                          print this agent's state as JSON (running or not); exits 1 if config or journal is unreadable
   doctor                          check vault, server reachability, TLS and clock; exits 1 if something is broken
   targets add proxmox NAME --url https://HOST:8006 --token-id USER@REALM!TOKENID (--fingerprint SHA256 | --ca FILE) [--secret-stdin]
-  targets add syncthing NAME --url URL (--api-key-stdin | --from-config config.xml)
+  targets add syncthing NAME --url URL (--api-key-stdin | --from-config config.xml) [--folder-root DIR ...]
+                                  folders may be added or accepted only under a --folder-root
   targets list | targets remove NAME
                                   infrastructure this agent may drive; credentials go to the vault only
   service install [--user] [--dry-run] [--passphrase-file F]
@@ -55,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
       fingerprint: { type: "string" },
       ca: { type: "string" },
       "secret-stdin": { type: "boolean" },
+      "folder-root": { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -130,6 +132,7 @@ async function main(argv: string[]): Promise<number> {
         ...(values.fingerprint ? { fingerprint: values.fingerprint } : {}),
         ...(values.ca ? { caFile: values.ca } : {}),
         ...(values["secret-stdin"] ? { secretStdin: true } : {}),
+        ...(values["folder-root"] ? { folderRoots: values["folder-root"] } : {}),
       });
       console.log(JSON.stringify(result, null, 2));
       return 0;

@@ -5,6 +5,7 @@ import { normalizeFingerprint, probeFingerprint } from "../executors/proxmox/tls
 import { promptHidden } from "./secret-prompt.js";
 import { SyncthingClient } from "../executors/syncthing/client.js";
 import { readSyncthingConfig } from "../executors/syncthing/config-file.js";
+import { normalizeFolderRoot } from "../executors/syncthing/folder-roots.js";
 import type { Targets } from "../targets/targets.js";
 
 export interface TargetsArgs {
@@ -18,6 +19,7 @@ export interface TargetsArgs {
   fingerprint?: string;
   caFile?: string;
   secretStdin?: boolean;
+  folderRoots?: string[];
 }
 
 /** `botmox-agent targets add|list|remove`: credentials go to the vault, never to config or output. */
@@ -46,10 +48,15 @@ export async function targetsCommand(targets: Targets, args: TargetsArgs, readSt
       }
       if (!url) throw new Error("targets add syncthing needs --url http://HOST:8384 (or --from-config PATH)");
       if (!apiKey) throw new Error("targets add syncthing needs the API key: --api-key-stdin or --from-config PATH_TO_config.xml");
+      const folderRoots = (args.folderRoots ?? []).map((root) => {
+        const normal = normalizeFolderRoot(root);
+        if (!normal) throw new Error(`--folder-root must be an absolute directory path (got "${root}")`);
+        return normal;
+      });
       // Prove the key works before storing it: a typo should fail now, not at the first command.
       const status = await new SyncthingClient({ url, apiKey, timeoutMs: 10_000 }).get<{ myID: string }>("/rest/system/status");
-      await targets.add(args.name, { kind: "syncthing", url }, apiKey);
-      return { added: args.name, kind: "syncthing", url, device_id: status.myID };
+      await targets.add(args.name, { kind: "syncthing", url, ...(folderRoots.length > 0 ? { folder_roots: folderRoots } : {}) }, apiKey);
+      return { added: args.name, kind: "syncthing", url, device_id: status.myID, folder_roots: folderRoots };
     }
     default:
       throw new Error('targets needs "add", "list" or "remove"');

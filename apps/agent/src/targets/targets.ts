@@ -3,7 +3,12 @@ import { loadAgentConfig, saveAgentConfig } from "../config/agent-config.js";
 import { ExecutorError } from "../executors/executor-error.js";
 import type { Vault } from "../vault/vault.js";
 
-export const syncthingTargetSchema = z.object({ kind: z.literal("syncthing"), url: z.url() });
+export const syncthingTargetSchema = z.object({
+  kind: z.literal("syncthing"),
+  url: z.url(),
+  /** The only directories (and their subdirectories) folders may be added or accepted in; absolute, normalized. */
+  folder_roots: z.array(z.string().min(1)).optional(),
+});
 export const proxmoxTargetSchema = z.object({
   kind: z.literal("proxmox"),
   url: z.url(),
@@ -29,7 +34,7 @@ const secretName = (name: string) => `target.${name}.secret`;
  */
 export class Targets {
   constructor(
-    private readonly home: string,
+    readonly home: string,
     private readonly vault: Vault,
     /** Told every credential handed to a command (the running agent guards them from then on). */
     private readonly onSecret: (secret: string) => void = () => {},

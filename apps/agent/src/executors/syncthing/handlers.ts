@@ -1,15 +1,22 @@
 import type { Targets } from "../../targets/targets.js";
 import type { HandlerTable } from "../handler.js";
 import { SyncthingClient } from "./client.js";
+import { checkFolderPath } from "./folder-roots.js";
 import { withoutEncryptionPasswords } from "./redact.js";
 
 type SyncthingHandlers = { [N in keyof HandlerTable as N extends `syncthing.${string}` ? N : never]: HandlerTable[N] };
 
 /** Every syncthing.* command, against the named target's REST API with the key from the vault. */
 export function syncthingHandlers(targets: Targets): SyncthingHandlers {
-  const client = async (target: string) => {
+  const connect = async (target: string) => {
     const { config, secret } = await targets.resolve(target, "syncthing");
-    return new SyncthingClient({ url: config.url, apiKey: secret });
+    return { config, client: new SyncthingClient({ url: config.url, apiKey: secret }) };
+  };
+  const client = async (target: string) => (await connect(target)).client;
+  /** For commands that give SyncThing a folder path: the client, once the path is one this target may share. */
+  const clientForPath = async (target: string, path: string) => {
+    const { config, client } = await connect(target);
+    return { client, path: checkFolderPath({ target, path, roots: config.folder_roots, agentHome: targets.home }) };
   };
 
   return {
@@ -22,7 +29,10 @@ export function syncthingHandlers(targets: Targets): SyncthingHandlers {
     "syncthing.device.resume": async ({ target, ...params }, { signal }) => (await client(target)).deviceResume(params, { signal }),
     "syncthing.folders.list": async ({ target }, { signal }) => ({ folders: (await (await client(target)).foldersList({ signal })).map(withoutEncryptionPasswords) }),
     "syncthing.folder.status": async ({ target, ...params }, { signal }) => (await client(target)).folderStatus(params, { signal }),
-    "syncthing.folder.add": async ({ target, ...params }, { signal }) => ({ folder: withoutEncryptionPasswords(await (await client(target)).folderAdd(params, { signal })) }),
+    "syncthing.folder.add": async ({ target, ...params }, { signal }) => {
+      const { client, path } = await clientForPath(target, params.path);
+      return { folder: withoutEncryptionPasswords(await client.folderAdd({ ...params, path }, { signal })) };
+    },
     "syncthing.folder.share": async ({ target, ...params }, { signal }) => (await client(target)).folderShare(params, { signal }),
     "syncthing.folder.unshare": async ({ target, ...params }, { signal }) => (await client(target)).folderUnshare(params, { signal }),
     "syncthing.folder.remove": async ({ target, ...params }, { signal }) => (await client(target)).folderRemove(params, { signal }),
@@ -32,8 +42,9 @@ export function syncthingHandlers(targets: Targets): SyncthingHandlers {
     "syncthing.folder.completion": async ({ target, ...params }, { signal }) => (await client(target)).folderCompletion(params, { signal }),
     "syncthing.pending.list": async ({ target }, { signal }) => (await client(target)).pendingList({ signal }),
     "syncthing.pending.accept": async ({ target, ...params }, { signal }) => {
-      const st = await client(target);
-      return "folder" in params ? st.pendingAcceptFolder(params, { signal }) : st.pendingAcceptDevice(params, { signal });
+      if (!("folder" in params)) return (await client(target)).pendingAcceptDevice(params, { signal });
+      const { client: st, path } = await clientForPath(target, params.path);
+      return st.pendingAcceptFolder({ ...params, path }, { signal });
     },
     "syncthing.pending.reject": async ({ target, ...params }, { signal }) => (await client(target)).pendingReject(params, { signal }),
   };
