@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { executionCounts, pairAgent, startControlPlane } from "../support/botmox.js";
+import { until } from "../support/until.js";
 
 describe("nothing lost, nothing run twice", () => {
   test("SIGKILL of the agent during agent.echo: the command ends final after restart and ran once", async () => {
@@ -65,6 +66,46 @@ describe("nothing lost, nothing run twice", () => {
     expect(ids.map((id) => counts.get(id))).toEqual(ids.map(() => 1));
     // Results finished while the control plane was down were buffered and delivered after the reconnect.
     expect(agent.allLogs().some((line) => line.msg === "resent results the control plane had not acknowledged")).toBe(true);
+  });
+
+  test("after a control plane restart, the agent's in-flight window holds while new commands arrive during redelivery", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant, { BOTMOX_MAX_IN_FLIGHT: "4" });
+    const run = await agent.start();
+    const submit = async () => (await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands`, { name: "agent.echo", params: { data: "x", delay_ms: 15_000 } })).body.id as string;
+    for (let i = 0; i < 4; i++) await submit();
+    await until("four running", async () => (run.logs().filter((line) => line.msg === "command started").length === 4 ? true : undefined));
+    await cp.kill();
+    await cp.restart();
+    // New work keeps arriving while the agent reconnects and its four are redelivered.
+    const until3s = Date.now() + 3_000;
+    await Promise.all(Array.from({ length: 10 }, async () => {
+      while (Date.now() < until3s) await submit();
+    }));
+
+    const started = run.logs().filter((line) => line.msg === "command started").length;
+    expect(started).toBe(4); // the first four still run; nothing else was let in
+    const listed = async (status: string) => (await tenant.api.get(`/api/v1/agents/${agent.agentId}/commands?status=${status}&limit=500`)).body.commands.length as number;
+    expect((await listed("dispatched")) + (await listed("running"))).toBe(4);
+  });
+
+  test("results resent on reconnect follow a local tenant's policy: their payload is not stored", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    expect((await tenant.as("admin").call("PUT", "/api/v1/settings/storage_policy", { secrets: "local-only", operational: "local", sync: { enabled: false } })).status).toBe(200);
+    await using agent = await pairAgent(cp, tenant, { BOTMOX_MAX_IN_FLIGHT: "50" });
+    await agent.start();
+    const ids = await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => (await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands`, { name: "agent.echo", params: { data: `payload-${i}`, delay_ms: 1500 } })).body.id as string),
+    );
+    await cp.kill();
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await cp.restart();
+
+    for (const id of ids) expect((await tenant.api.get(`/api/v1/commands/${id}?wait=30`)).body.status).toBe("succeeded");
+    const stored = await Promise.all(ids.map(async (id) => (await tenant.api.get(`/api/v1/commands/${id}`)).body.result));
+    expect(stored.filter((result) => JSON.stringify(result ?? null).includes("payload-"))).toEqual([]);
   });
 
   test("an agent connected when the control plane was killed reads offline after the restart until it reconnects", async () => {

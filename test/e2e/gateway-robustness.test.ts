@@ -71,8 +71,8 @@ function refused(ws: WebSocket): Promise<{ status: number; body: string }> {
     }),
   );
 }
-const hello = (agentId: string) =>
-  JSON.stringify({ v: 1, type: "hello", payload: { agent_id: agentId, protocol_versions: [1], agent_version: "test", hostname: "h", platform: "linux", arch: "x64", capabilities: [], max_in_flight: 1, started_at: Date.now() } });
+const hello = (agentId: string, maxInFlight = 1) =>
+  JSON.stringify({ v: 1, type: "hello", payload: { agent_id: agentId, protocol_versions: [1], agent_version: "test", hostname: "h", platform: "linux", arch: "x64", capabilities: [], max_in_flight: maxInFlight, started_at: Date.now() } });
 
 describe("the gateway survives bad input", () => {
   test("unauthenticated, replayed and skewed upgrades are refused with 401 before any socket exists", async () => {
@@ -133,6 +133,11 @@ describe("the gateway survives bad input", () => {
     await new Promise((resolve) => early.once("open", resolve));
     early.send(JSON.stringify({ v: 1, type: "command.accepted", payload: { id: "00000000-0000-4000-8000-000000000000" } }));
     expect((await closed(early)).code).toBe(4001);
+
+    // A hello too big to negotiate with (Math.max over 300,000 versions throws) is refused at once, not left hanging.
+    const huge = await agent.opened();
+    huge.send(JSON.stringify({ ...JSON.parse(hello(agent.agentId)), payload: { ...JSON.parse(hello(agent.agentId)).payload, protocol_versions: new Array(300_000).fill(1) } }));
+    expect((await closed(huge)).code).toBe(4001);
 
     const ws = await agent.opened();
     ws.send(hello(agent.agentId));
@@ -256,5 +261,34 @@ describe("the gateway survives bad input", () => {
     expect(metrics).toMatch(/^botmox_commands_finished_total\{status="expired"\} 1$/m);
     expect(metrics).not.toMatch(/^botmox_commands_finished_total\{status="succeeded"\}/m);
     ws.close();
+  });
+
+  test("results an agent resends on reconnect end their commands before redelivery reaches them: finished ones are not sent again", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    const agent = await rawAgent(cp, tenant);
+    const first = await agent.opened();
+    first.send(hello(agent.agentId, 200));
+    await nextOfType(first, "policy");
+    const ids = await Promise.all(
+      Array.from({ length: 200 }, async () => (await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands`, { name: "agent.echo", params: { data: "x" } })).body.id as string),
+    );
+    for (let i = 0; i < ids.length; i++) await nextOfType(first, "command.dispatch");
+    first.close();
+    await closed(first);
+
+    // Back, as a real agent is: all 200 ran meanwhile, and their results go out on welcome.
+    const second = await agent.opened();
+    second.send(hello(agent.agentId, 200));
+    await nextOfType(second, "welcome");
+    const now = Date.now();
+    for (const id of ids) second.send(JSON.stringify({ v: 1, type: "command.result", payload: { id, status: "succeeded", result: { data: "x" }, started_at: now - 5, finished_at: now } }));
+    for (const id of ids) expect((await tenant.api.get(`/api/v1/commands/${id}?wait=10`)).body.status).toBe("succeeded");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    // A few may have gone out before the results arrived; the rest had ended and stayed ended.
+    const resent = inbox(second).frames.filter((frame) => frame.type === "command.dispatch").length;
+    expect(resent).toBeLessThan(ids.length / 4);
+    second.close();
   });
 });

@@ -22,9 +22,16 @@ export class CommandLifecycle {
     });
   }
 
-  /** A redelivery of a command the agent may or may not have seen. */
-  redelivered(id: string): Promise<CommandRecord | null> {
-    return this.store.patchCommand({ id, patch: { attempts_increment: 1 } });
+  /** A redelivery of a command the agent may or may not have seen; null when it is no longer in the status read. */
+  redelivered(command: CommandRecord): Promise<CommandRecord | null> {
+    return this.store.transitionCommand({
+      id: command.id,
+      agent_id: command.agent_id,
+      from: [command.status],
+      to: command.status,
+      patch: { attempts_increment: 1 },
+      actor: "system",
+    });
   }
 
   async accepted(agentId: string, id: string): Promise<CommandRecord | null> {

@@ -61,6 +61,8 @@ export class AgentSession {
   /** Slots promised to commands being inserted as dispatched (see reserve). */
   private reserved = 0;
   private maxInFlight = 1;
+  /** Until redelivery has counted what the agent may still be running, nothing new goes out. */
+  private redelivering = true;
   private badFrames = 0;
   private pumping = false;
   private pumpAgain = false;
@@ -156,7 +158,7 @@ export class AgentSession {
 
   /** A slot for a command that can skip the queue: the session is ready, has room and no backlog. */
   reserve(): Reservation | undefined {
-    if (!this.isReady || this.mayHaveQueued || this.maxInFlight - this.inflight.size - this.reserved <= 0) return undefined;
+    if (!this.isReady || this.mayHaveQueued || this.room() <= 0) return undefined;
     this.reserved++;
     let used = false;
     const settle = () => {
@@ -293,10 +295,14 @@ export class AgentSession {
       instance_id: this.deps.instanceId,
     });
     this.deps.bus.publish({ type: "agent.online", tenant_id: this.tenantId, agent_id: this.agentId, at: now });
+    // Read before welcome: the agent resends buffered results as soon as it has it, and a "local"
+    // tenant's must not be stored under the default policy meanwhile.
+    const policy = await this.deps.store.getStoragePolicy(this.tenantId);
     this.send("welcome", { protocol_version: version, session_id: this.sessionId, server_time: Date.now(), heartbeat_ms: this.deps.heartbeatMs, max_frame_bytes: MAX_FRAME_BYTES });
+    this.applyPolicy(policy);
     this.log.info({ agent_version: hello.agent_version, hostname: hello.hostname, protocol_version: version }, "agent connected");
-    this.applyPolicy(await this.deps.store.getStoragePolicy(this.tenantId));
     await this.redeliver();
+    this.redelivering = false;
     await this.pump();
   }
 
@@ -307,12 +313,21 @@ export class AgentSession {
    */
   private async redeliver(): Promise<void> {
     const active = await this.deps.store.activeCommands(this.agentId);
+    // All counted in flight at once: the agent may be running every one of them.
+    for (const command of active) this.inflight.add(command.id);
+    let sent = 0;
     for (const command of active) {
-      this.inflight.add(command.id);
-      const updated = (await this.deps.lifecycle.redelivered(command.id)) ?? command;
-      this.dispatch(updated);
+      // Only while it is still unfinished: results the agent resent on welcome end commands
+      // meanwhile, and a command it has acknowledged and forgotten would run again.
+      const current = await this.deps.lifecycle.redelivered(command);
+      if (!current) {
+        this.inflight.delete(command.id);
+        continue;
+      }
+      this.dispatch(current);
+      sent++;
     }
-    if (active.length > 0) this.log.info({ count: active.length }, "redelivered unfinished commands");
+    if (sent > 0) this.log.info({ count: sent }, "redelivered unfinished commands");
     for (const id of await this.deps.store.unheardCancels(this.agentId)) this.requestCancel(id);
   }
 
@@ -325,7 +340,7 @@ export class AgentSession {
     try {
       do {
         this.pumpAgain = false;
-        const room = this.maxInFlight - this.inflight.size - this.reserved;
+        const room = this.room();
         if (!this.isReady || room <= 0 || !this.mayHaveQueued) continue;
         const kicksBefore = this.kicks;
         const claimed = await this.deps.lifecycle.claim(this.agentId, room);
@@ -342,6 +357,11 @@ export class AgentSession {
     } finally {
       this.pumping = false;
     }
+  }
+
+  /** Free slots of the agent's in-flight window. */
+  private room(): number {
+    return this.redelivering ? 0 : this.maxInFlight - this.inflight.size - this.reserved;
   }
 
   private retryPumpSoon(): void {

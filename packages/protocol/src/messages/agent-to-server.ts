@@ -7,7 +7,7 @@ export const AGENT_TO_SERVER = {
   /** First frame after the upgrade; nothing else is accepted before it. */
   hello: z.object({
     agent_id: z.string().uuid(),
-    protocol_versions: z.array(z.number().int().positive()).min(1),
+    protocol_versions: z.array(z.number().int().positive()).min(1).max(16),
     agent_version: z.string().max(64),
     hostname: z.string().max(255),
     platform: z.string().max(32),
