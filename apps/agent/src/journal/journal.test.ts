@@ -84,4 +84,25 @@ describe("journal", () => {
     reader.close();
     journal.close();
   });
+
+  test("a disk-full error loses the writes before it, says so, and the next command is journaled in a transaction of its own", async () => {
+    const file = journalFile();
+    const journal = new Journal(file);
+    // Fault injection: the journal's own connection may grow by a few pages, not by a megabyte.
+    const db = (journal as unknown as { db: Database.Database }).db;
+    db.pragma(`max_page_count = ${(db.pragma("page_count", { simple: true }) as number) + 20}`);
+    const later = "0190a0b4-6f00-7000-8000-000000000003";
+
+    journal.begin(id, "agent.echo");
+    const lost = journal.durable();
+    expect(() => journal.finish({ id, status: "succeeded", result: { data: "x".repeat(1024 * 1024) }, finished_at: 1 })).toThrow(/full/);
+    await expect(lost).rejects.toMatchObject({ code: "SQLITE_FULL" });
+    expect(journal.begin(later, "agent.echo")).toEqual({ kind: "new" });
+    await expect(journal.durable()).resolves.toBeUndefined();
+    journal.close();
+
+    const reader = new Database(file, { readonly: true });
+    expect(reader.prepare("SELECT id FROM commands ORDER BY id").all()).toEqual([{ id: later }]);
+    reader.close();
+  });
 });

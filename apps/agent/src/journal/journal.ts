@@ -78,7 +78,18 @@ export class Journal {
       this.pending = { promise, resolve, reject };
       queueMicrotask(() => this.commit());
     }
-    return statement();
+    try {
+      return statement();
+    } catch (err) {
+      // SQLITE_FULL or an I/O error rolls back the whole transaction: the writes before this one
+      // are gone too. Say so to whoever waits, and let the next write open a new transaction.
+      const pending = this.pending;
+      if (pending && !this.db.inTransaction) {
+        this.pending = undefined;
+        pending.reject(err);
+      }
+      throw err;
+    }
   }
 
   private commit(): void {

@@ -67,3 +67,22 @@ describe("GroupCommit", () => {
     expect(count(other)).toBe(1);
   });
 });
+
+describe("GroupCommit when SQLite rolls back the whole transaction (disk full)", () => {
+  test("the batch's earlier writes are reported lost, and later writes commit in a transaction of their own", async () => {
+    const { writes, db, other, count } = databases();
+    db.exec("CREATE TABLE blobs (data BLOB)");
+    const pages = db.pragma("page_count", { simple: true }) as number;
+    db.pragma(`max_page_count = ${pages + 20}`); // room for rows, not for a megabyte
+
+    const before = writes.run(() => db.prepare("INSERT INTO items (id) VALUES (1)").run().changes);
+    const full = writes.run(() => db.prepare("INSERT INTO blobs (data) VALUES (?)").run(Buffer.alloc(1024 * 1024)).changes);
+    const after = writes.run(() => db.prepare("INSERT INTO items (id) VALUES (2)").run().changes);
+
+    await expect(full).rejects.toMatchObject({ code: "SQLITE_FULL" });
+    await expect(before).rejects.toMatchObject({ code: "SQLITE_FULL" });
+    await expect(after).resolves.toBe(1);
+    expect(count(other)).toBe(1);
+    expect(other.prepare("SELECT id FROM items").all()).toEqual([{ id: 2 }]);
+  });
+});

@@ -82,7 +82,24 @@ export class GroupCommit {
       this.batch = { promise, resolve, reject };
       setImmediate(() => this.commit());
     }
-    return write();
+    try {
+      return write();
+    } catch (err) {
+      this.abandonIfRolledBack(err);
+      throw err;
+    }
+  }
+
+  /**
+   * Some errors (SQLITE_FULL, SQLITE_IOERR) make SQLite roll back the whole transaction, not just
+   * the statement: every write of the batch so far is gone. Its waiters hear so now, and the next
+   * write opens a new transaction instead of running outside one and being reported failed.
+   */
+  private abandonIfRolledBack(err: unknown): void {
+    const batch = this.batch;
+    if (!batch || this.db.inTransaction) return;
+    this.batch = undefined;
+    batch.reject(storeError(err));
   }
 
   private begin(): void {
