@@ -108,6 +108,26 @@ describe("nothing lost, nothing run twice", () => {
     expect(stored.filter((result) => JSON.stringify(result ?? null).includes("payload-"))).toEqual([]);
   });
 
+  test("a control plane killed while a revoke ends the agent's commands ends the rest when it restarts", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant, { BOTMOX_MAX_IN_FLIGHT: "1000" });
+    await agent.start();
+    const ids = await Promise.all(
+      Array.from({ length: 1000 }, async () => (await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands`, { name: "agent.echo", params: { data: "x", delay_ms: 60_000 } })).body.id as string),
+    );
+    await until("all started", async () => (agent.allLogs().filter((line) => line.msg === "command started").length === ids.length ? true : undefined));
+    const revoke = tenant.api.post(`/api/v1/agents/${agent.agentId}/revoke`).catch(() => undefined);
+    // Killed as soon as the revocation is stored, while its commands are being ended one by one.
+    await until("revoked", async () => ((await tenant.api.get(`/api/v1/agents/${agent.agentId}`)).body.status === "revoked" ? true : undefined), 10_000, 2);
+    await cp.kill();
+    await revoke;
+    await cp.restart();
+
+    const statuses = await Promise.all(ids.map(async (id) => (await tenant.api.get(`/api/v1/commands/${id}`)).body as { status: string; error: { code: string } | null }));
+    expect(statuses.filter((command) => command.status !== "failed" || command.error?.code !== "AGENT_REVOKED")).toEqual([]);
+  });
+
   test("an agent connected when the control plane was killed reads offline after the restart until it reconnects", async () => {
     await using cp = await startControlPlane();
     const tenant = await cp.tenant();

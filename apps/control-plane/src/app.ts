@@ -55,6 +55,8 @@ export async function startControlPlane(config: Config, store: Store, log: Logge
   const app = buildHttpServer({ config, store, bus, commands, gateway, auth: new OperatorAuth(store, operatorJwtVerifier(config)), policies, metrics, log });
   const stale = await store.endStaleSessions(instance);
   if (stale > 0) log.info({ agents: stale }, "agents the previous run left online are offline until they reconnect");
+  const orphaned = await commands.endForRevokedAgents();
+  if (orphaned > 0) log.info({ commands: orphaned }, "ended the commands of agents whose revocation the previous run did not finish");
   gateway.attach(app.server);
   await app.listen({ port: config.PORT, host: config.HOST });
 

@@ -177,6 +177,13 @@ export class CommandService {
     }
   }
 
+  /** At start: a revoke cut short by a crash left commands its agent will never report on; they end now. */
+  async endForRevokedAgents(): Promise<number> {
+    let count = 0;
+    for (const agent of await this.store.revokedAgentsWithUnfinishedCommands()) count += await this.endForRevokedAgent({ ...agent, actor: "system" });
+    return count;
+  }
+
   /**
    * Resolves with the command once final or when `waitMs` passes, whichever is first. `known` is
    * a copy read in this same turn of the event loop (no change can have been missed since), which

@@ -298,6 +298,26 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       await store.close();
     });
 
+    test("revoked agents that still have commands not final are found (a revoke cut short); finished or live ones are not", async () => {
+      const { store, tenant, agent_id, command } = await withAgent();
+      const another = async (code: string) => {
+        await store.createPairing({ tenant_id: tenant.id, code_hash: code, expires_at: Date.now() + 60_000, created_by: "test" });
+        return (await store.registerAgent({ code_hash: code, public_key: "CCCC", hostname: null, now: Date.now() })).agent_id;
+      };
+      const settled = await another(`settled-${tenant.id}`);
+      const live = await another(`live-${tenant.id}`);
+      await store.enqueueCommand(command(), { dispatchNow: true });
+      await store.enqueueCommand(command());
+      const { command: done } = await store.enqueueCommand(command({ agent_id: settled }), { dispatchNow: true });
+      await store.transitionCommand({ id: done.id, agent_id: settled, from: ["dispatched"], to: "succeeded", patch: { result: {}, finished_at: Date.now() }, actor: "test" });
+      await store.enqueueCommand(command({ agent_id: live }), { dispatchNow: true });
+      for (const revoked of [agent_id, settled]) await store.revokeAgent({ tenant_id: tenant.id, agent_id: revoked, actor: "admin", now: Date.now() });
+
+      const found = (await store.revokedAgentsWithUnfinishedCommands()).filter((agent) => agent.tenant_id === tenant.id);
+      expect(found).toEqual([{ tenant_id: tenant.id, agent_id }]);
+      await store.close();
+    });
+
     test("revocation sticks: later session updates do not bring the agent back online", async () => {
       const { store, tenant, agent_id } = await withAgent();
       const revoked = await store.revokeAgent({ tenant_id: tenant.id, agent_id, actor: "admin", now: Date.now() });

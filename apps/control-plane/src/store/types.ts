@@ -165,6 +165,8 @@ export interface Store {
    */
   endStaleSessions(instanceId: string): Promise<number>;
   revokeAgent(input: { tenant_id: string; agent_id: string; actor: string; now: Millis }): Promise<AgentRecord | null>;
+  /** Revoked agents that still have commands not final: a revoke cut short (a crash) leaves them, and they are ended at start. */
+  revokedAgentsWithUnfinishedCommands(): Promise<Array<{ tenant_id: string; agent_id: string }>>;
   /** Records a handshake nonce; false when this agent already used it (a replay). */
   recordAgentNonce(input: { agent_id: string; nonce: string; expires_at: Millis; now: Millis }): Promise<boolean>;
 

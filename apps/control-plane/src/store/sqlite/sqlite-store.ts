@@ -261,6 +261,15 @@ export class SqliteStore implements Store {
     });
   }
 
+  async revokedAgentsWithUnfinishedCommands(): Promise<Array<{ tenant_id: string; agent_id: string }>> {
+    return this.db
+      .prepare(
+        `SELECT DISTINCT a.tenant_id, a.id AS agent_id FROM agents a JOIN commands c ON c.agent_id = a.id
+          WHERE a.status = 'revoked' AND c.status IN ('queued', 'dispatched', 'running')`,
+      )
+      .all() as Array<{ tenant_id: string; agent_id: string }>;
+  }
+
   enqueueCommand(command: NewCommand, options: { dispatchNow?: boolean } = {}): Promise<{ command: CommandRecord; created: boolean }> {
     return this.writes.run(() => {
       if (command.idempotency_key !== null) {

@@ -155,6 +155,20 @@ export class SupabaseStore implements Store {
     return row ? agentFromRow(row) : null;
   }
 
+  async revokedAgentsWithUnfinishedCommands(): Promise<Array<{ tenant_id: string; agent_id: string }>> {
+    const rows = await this.allRows("revokedAgentsWithUnfinishedCommands", (from, to) =>
+      this.db
+        .from("agents")
+        .select("id, tenant_id, commands!inner(id)")
+        .eq("status", "revoked")
+        .in("commands.status", ["queued", "dispatched", "running"])
+        .limit(1, { referencedTable: "commands" })
+        .order("id")
+        .range(from, to),
+    );
+    return rows.map((row) => ({ tenant_id: row.tenant_id as string, agent_id: row.id as string }));
+  }
+
   recordAgentNonce(input: { agent_id: string; nonce: string; expires_at: Millis; now: Millis }): Promise<boolean> {
     return this.run<boolean>("record_agent_nonce", this.db.rpc("record_agent_nonce", { p_agent_id: input.agent_id, p_nonce: input.nonce, p_expires_at: iso(input.expires_at), p_now: iso(input.now) }));
   }
