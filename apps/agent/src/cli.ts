@@ -157,6 +157,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Everything this process creates (databases, their WAL files, config) is its owner's alone:
+// the files hold the journal's command results and the inventory.
+process.umask(0o077);
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {

@@ -141,6 +141,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Everything this process creates (databases, their WAL files, config) is its owner's alone:
+// the files hold tenants' commands and results, pairing codes.
+process.umask(0o077);
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
