@@ -5,6 +5,7 @@ import WebSocket from "ws";
 import { AUTH_HEADERS, MAX_COMMAND_DATA_BYTES, MAX_FRAME_BYTES, WS_PATH, upgradeSigningString } from "@botmox/protocol";
 import { apiClient } from "../support/api.js";
 import { startControlPlane, type ControlPlaneHandle, type TenantHandle } from "../support/botmox.js";
+import { openEventStream } from "../support/sse.js";
 import { until } from "../support/until.js";
 
 /** Registers a key pair by hand, as a hostile or buggy client would. */
@@ -192,6 +193,48 @@ describe("the gateway survives bad input", () => {
     await until("the live stream counted", async () => ((await openStreams()) === 1 ? true : undefined), 10_000, 50);
     reader.destroy();
     await until("every stream gone", async () => ((await openStreams()) === 0 ? true : undefined), 10_000, 50);
+  });
+
+  test("a client that never finishes its request is cut off; long waits and event streams are not", async () => {
+    await using cp = await startControlPlane({ HTTP_REQUEST_TIMEOUT_MS: "2000" });
+    const tenant = await cp.tenant();
+    const { port } = new URL(cp.url);
+    const slow = (text: string) => {
+      const socket = connect(Number(port), "127.0.0.1");
+      socket.on("error", () => {});
+      socket.write(text);
+      return new Promise<number>((resolve) => {
+        const started = Date.now();
+        socket.on("close", () => resolve(Date.now() - started));
+        setTimeout(() => resolve(Infinity), 9_000); // still open: it would have been held for good
+      });
+    };
+
+    const stream = await openEventStream(`${cp.url}/api/v1/events`, tenant.keys.viewer);
+
+    const cutOff = Promise.all([
+      slow("GET /api/v1/health HTTP/1.1\r\nHost: x\r\n"), // headers never end
+      slow("POST /api/v1/agents/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"code\""), // nor does the body
+      slow(`GET ${WS_PATH} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`), // nor an upgrade
+    ]);
+    // An agent's socket, once upgraded, is the gateway's: it stays.
+    const connected = await rawAgent(cp, tenant);
+    const tunnel = await connected.opened();
+    tunnel.send(hello(connected.agentId));
+    await nextOfType(tunnel, "welcome");
+    // Longer than the request timeout, and answered in full: a wait on an agent that is not connected.
+    const offline = await rawAgent(cp, tenant);
+    let streamEnded = false;
+    void stream.ended.then(() => (streamEnded = true));
+    const waited = Date.now();
+    const command = await tenant.api.post(`/api/v1/agents/${offline.agentId}/commands?wait=4`, { name: "agent.ping" });
+    expect(command.status).toBe(202);
+    expect(Date.now() - waited).toBeGreaterThanOrEqual(3_900);
+    for (const closedAfter of await cutOff) expect(closedAfter).toBeLessThan(9_000);
+    expect(streamEnded).toBe(false);
+    expect(tunnel.readyState).toBe(WebSocket.OPEN);
+    tunnel.close();
+    stream.close();
   });
 
   test("bad HTTP input gets a 400 naming the field and changes nothing", async () => {

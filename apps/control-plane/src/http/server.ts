@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import Fastify, { type FastifyInstance } from "fastify";
 import { MAX_FRAME_BYTES } from "@botmox/protocol";
 import { ApiError, toApiError } from "../errors/api-error.js";
@@ -13,6 +14,7 @@ import { settingsRoutes } from "./routes/settings.js";
 
 export function buildHttpServer(ctx: RouteContext): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: MAX_FRAME_BYTES, return503OnClosing: true });
+  cutOffSilentClients(app, ctx.config.HTTP_REQUEST_TIMEOUT_MS);
 
   app.setErrorHandler((err, request, reply) => {
     const error = toApiError(err);
@@ -32,4 +34,18 @@ export function buildHttpServer(ctx: RouteContext): FastifyInstance {
 
   for (const register of [healthRoutes, pairingRoutes, agentRoutes, commandRoutes, eventRoutes, auditRoutes, settingsRoutes, operationalRoutes]) register(app, ctx);
   return app;
+}
+
+/**
+ * A connection that goes silent before its request (or upgrade) is in is closed: otherwise anyone
+ * who reaches the port could hold connections open until descriptors run out. Once a request is
+ * in, the timer stops, so long ?wait= answers and event streams are not cut; an upgraded socket
+ * is the gateway's (ws clears the timer and runs its own heartbeat).
+ */
+function cutOffSilentClients(app: FastifyInstance, idleMs: number): void {
+  app.server.on("connection", (socket: Socket) => socket.setTimeout(idleMs));
+  app.addHook("preHandler", (request, _reply, done) => {
+    request.raw.socket.setTimeout(0);
+    done();
+  });
 }
