@@ -53,12 +53,15 @@ export async function startControlPlane(config: Config, store: Store, log: Logge
   policies.push = (tenantId, policy) => gateway.pushPolicy(tenantId, policy);
 
   const app = buildHttpServer({ config, store, bus, commands, gateway, auth: new OperatorAuth(store, operatorJwtVerifier(config)), policies, metrics, log });
+  // Listening first: a server that cannot have the port must leave the one that has it alone.
+  // Agents are told to retry until what the previous run left behind is cleared.
+  gateway.attach(app.server);
+  await app.listen({ port: config.PORT, host: config.HOST });
   const stale = await store.endStaleSessions(instance);
   if (stale > 0) log.info({ agents: stale }, "agents the previous run left online are offline until they reconnect");
   const orphaned = await commands.endForRevokedAgents();
   if (orphaned > 0) log.info({ commands: orphaned }, "ended the commands of agents whose revocation the previous run did not finish");
-  gateway.attach(app.server);
-  await app.listen({ port: config.PORT, host: config.HOST });
+  gateway.open();
 
   // While the store is unreachable the sweep fails every second: say so when it starts and when it ends.
   let sweepFailing = false;

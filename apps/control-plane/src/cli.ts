@@ -2,12 +2,13 @@
 import { parseArgs } from "node:util";
 import { startControlPlane } from "./app.js";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { createPairingCode } from "./auth/pairing.js";
 import { generateApiKey } from "./auth/secrets.js";
 import { ConfigError, parseConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 import { openStore } from "./store/open-store.js";
+import { lockDataDir } from "./store/sqlite/serve-lock.js";
 import { ROLES, type Role } from "./store/types.js";
 
 const USAGE = `Usage: botmox-cp <command>
@@ -60,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case "serve": {
+      const unlock = config.DATA_BACKEND === "sqlite" ? lockDataDir(resolve(config.BOTMOX_DATA_DIR)) : () => {};
       const store = await openStore(config, log);
       const controlPlane = await startControlPlane(config, store, log);
       await new Promise<void>((resolve) => {
@@ -73,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
         process.once("SIGTERM", () => stop("SIGTERM"));
         process.once("SIGINT", () => stop("SIGINT"));
       });
+      unlock();
       return 0;
     }
     case "migrate": {

@@ -33,6 +33,8 @@ export class Gateway {
   private readonly auth: UpgradeAuthenticator;
   private pendingHandshakes = 0;
   private draining = false;
+  /** Agents are let in once the server has cleared what its previous run left behind (see open()). */
+  private opened = false;
   private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: GatewayOptions) {
@@ -45,6 +47,11 @@ export class Gateway {
 
   isConnected(agentId: string): boolean {
     return this.sessions.get(agentId)?.isReady ?? false;
+  }
+
+  /** From now on agents may connect. */
+  open(): void {
+    this.opened = true;
   }
 
   attach(server: Server): void {
@@ -117,6 +124,10 @@ export class Gateway {
     socket.on("error", onSocketError);
     const path = (req.url ?? "").split("?", 1)[0];
     if (path !== WS_PATH) return refuse(socket, new ApiError("NOT_FOUND", `No WebSocket endpoint at ${path}`));
+    if (!this.opened) {
+      this.options.metrics.upgradesRejected.inc({ code: "OVERLOADED" });
+      return refuse(socket, new ApiError("OVERLOADED", "Server is starting; retry shortly", { retry_after_ms: 1_000 }, { "Retry-After": "1" }));
+    }
     if (this.draining || this.pendingHandshakes >= this.options.maxPendingHandshakes) {
       const retryAfterS = 1 + Math.floor(Math.random() * 10);
       this.options.metrics.upgradesRejected.inc({ code: "OVERLOADED" });
