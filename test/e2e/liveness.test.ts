@@ -44,17 +44,21 @@ describe("liveness and reconnects", () => {
     await run.waitForLog((line) => line.msg === "connected to control plane" && run.logs().filter((l) => l.msg === "connected to control plane").length >= 2, 15_000);
   });
 
-  test("SIGTERM stops the control plane promptly and cleanly while event streams are open", async () => {
+  test("SIGTERM stops the control plane promptly and cleanly while event streams and long waits are open", async () => {
     await using cp = await startControlPlane();
     const tenant = await cp.tenant();
+    await using offline = await pairAgent(cp, tenant);
     const sse = await openEventStream(`${cp.url}/api/v1/events`, tenant.keys.viewer);
-    await tenant.api.post("/api/v1/agents/pairings");
+    const waiting = tenant.api.post(`/api/v1/agents/${offline.agentId}/commands?wait=120`, { name: "agent.ping" });
+    await sse.waitFor((event) => event.event === "command.updated");
 
     const stoppingAt = Date.now();
     const exit = await cp.child.kill("SIGTERM");
     expect(exit.code).toBe(0);
     expect(Date.now() - stoppingAt).toBeLessThan(5_000);
     await sse.ended;
+    // Answered with the command as it stood: queued, to be picked up after the restart.
+    expect(await waiting).toMatchObject({ status: 202, body: { status: "queued" } });
   });
 
   test("a control plane restart sends agents away with spread-out retry delays, which they honour", async () => {

@@ -42,6 +42,8 @@ export interface Actor {
 export class CommandService {
   /** Set once the gateway exists. */
   dispatcher: Dispatcher = NO_DISPATCHER;
+  /** Each waiting caller's "answer now with what there is" (see releaseWaiters). */
+  private readonly waiters = new Set<() => void>();
 
   constructor(
     private readonly store: Store,
@@ -184,6 +186,11 @@ export class CommandService {
     return count;
   }
 
+  /** On shutdown: every `?wait=` caller gets the command as it is now instead of holding the server open. */
+  releaseWaiters(): void {
+    for (const answerNow of [...this.waiters]) answerNow();
+  }
+
   /**
    * Resolves with the command once final or when `waitMs` passes, whichever is first. `known` is
    * a copy read in this same turn of the event loop (no change can have been missed since), which
@@ -199,6 +206,7 @@ export class CommandService {
         settled = true;
         clearTimeout(timer);
         unwatch();
+        this.waiters.delete(answerNow);
         resolve(command);
       };
       const unwatch = this.bus.watchCommand(id, (command) => {
@@ -206,12 +214,15 @@ export class CommandService {
         if (command.tenant_id !== tenantId) fail(new ApiError("NOT_FOUND", `Command ${id} not found`));
         else if (isFinalStatus(command.status)) finish(command);
       });
-      const timer = setTimeout(() => this.get(tenantId, id).then(finish, fail), waitMs);
+      const answerNow = () => this.get(tenantId, id).then(finish, fail);
+      const timer = setTimeout(answerNow, waitMs);
+      this.waiters.add(answerNow);
       const fail = (err: unknown) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         unwatch();
+        this.waiters.delete(answerNow);
         reject(err);
       };
       // Subscribe first, then read: a change between the two is seen by one or the other.
