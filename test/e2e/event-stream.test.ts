@@ -74,4 +74,24 @@ describe("event stream", () => {
     expect(metrics).toMatch(/^botmox_sse_streams_cut_off_total 1$/m);
     expect((await tenant.api.get("/api/v1/health")).status).toBe(200);
   });
+
+  test("a filter that could never match is refused: an unknown event type is a 400, another tenant's agent a 404", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    const other = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    const events = (query: string, key = tenant.keys.viewer) => fetch(`${cp.url}/api/v1/events?${query}`, { headers: { authorization: `Bearer ${key}` } });
+
+    const typo = await events("types=command.updated,command.update");
+    expect(typo.status).toBe(400);
+    expect((await typo.json()).error.details).toEqual([{ path: "query.types.1", message: expect.stringContaining("command.updated") }]);
+    const foreign = await events(`agent_id=${agent.agentId}`, other.keys.viewer);
+    expect(foreign.status).toBe(404);
+    const unknown = await events("agent_id=00000000-0000-4000-8000-000000000000");
+    expect(unknown.status).toBe(404);
+
+    const good = await events(`types=agent.online,agent.offline&agent_id=${agent.agentId}`);
+    expect(good.status).toBe(200);
+    await good.body?.cancel();
+  });
 });

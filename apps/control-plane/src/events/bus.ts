@@ -8,6 +8,9 @@ export type BusEvent =
   | { type: "agent.online" | "agent.offline" | "agent.revoked"; tenant_id: string; agent_id: string; at: number }
   | { type: "agent.event"; tenant_id: string; agent_id: string; source: string; target: string; event_type: string; time: string; data: Record<string, unknown>; at: number };
 
+/** Every event type a stream can carry (what `?types=` may name). */
+export const BUS_EVENT_TYPES = ["command.updated", "command.progress", "agent.online", "agent.offline", "agent.revoked", "agent.event"] as const satisfies ReadonlyArray<BusEvent["type"]>;
+
 type Listener<T> = (value: T) => void;
 
 /**

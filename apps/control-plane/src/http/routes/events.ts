@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import type { BusEvent } from "../../events/bus.js";
+import { BUS_EVENT_TYPES, type BusEvent } from "../../events/bus.js";
+import { ApiError } from "../../errors/api-error.js";
 import type { RouteContext } from "../context.js";
 import { eventJson } from "../serialize.js";
 import { parseInput } from "../validation.js";
@@ -16,7 +17,13 @@ const MAX_UNREAD_BYTES = 8 * 1024 * 1024;
 const CUT_OFF_GRACE_MS = 10_000;
 const eventsQuery = z.object({
   agent_id: z.uuid().optional(),
-  types: z.string().max(500).optional().describe("comma-separated event types, e.g. command.updated,agent.online"),
+  types: z
+    .string()
+    .max(500)
+    .transform((list) => list.split(",").map((type) => type.trim()))
+    .pipe(z.array(z.enum(BUS_EVENT_TYPES, { error: `each one of ${BUS_EVENT_TYPES.join(", ")}` })))
+    .optional()
+    .describe("comma-separated event types, e.g. command.updated,agent.online"),
 });
 
 /** Every stream of a tenant gets the same event: it is turned into JSON once, not once per stream. */
@@ -43,7 +50,12 @@ export function eventRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get("/api/v1/events", async (request, reply) => {
     const principal = await ctx.auth.authenticate(request, "viewer");
     const query = parseInput(eventsQuery, request.query, "query");
-    const types = query.types ? new Set(query.types.split(",").map((type) => type.trim())) : null;
+    const types = query.types ? new Set<string>(query.types) : null;
+    // A stream filtered on an agent that is not the caller's would stay silent for good.
+    if (query.agent_id) {
+      const agent = await ctx.store.getAgent(query.agent_id);
+      if (!agent || agent.tenant_id !== principal.tenant_id) throw new ApiError("NOT_FOUND", `Agent ${query.agent_id} not found`);
+    }
     reply.hijack();
     const res = reply.raw;
     // A reader that left while it was being authenticated: its close event is gone already.
