@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { executionCounts, pairAgent, startControlPlane } from "../support/botmox.js";
 import { until } from "../support/until.js";
@@ -35,6 +37,12 @@ describe("nothing lost, nothing run twice", () => {
     const second = await agent.start({}, { waitConnected: false });
     expect((await second.exited).code).toBe(1);
     expect(second.output()).toContain(`Another botmox-agent run (pid ${first.process.pid}) is already using`);
+    // Nor may the home be paired anew under it: the running agent keeps the identity it started with.
+    const code = (await tenant.as("operator").post("/api/v1/agents/pairings")).body.code as string;
+    const repair = await agent.cli(["pair", "--server", cp.url, "--code", code]);
+    expect(repair.code).toBe(1);
+    expect(repair.output).toContain(`Another botmox-agent run (pid ${first.process.pid}) is already using`);
+    expect(JSON.parse(readFileSync(join(agent.home, "config.json"), "utf8")).agent_id).toBe(agent.agentId);
 
     const final = await tenant.api.get(`/api/v1/commands/${command.body.id}?wait=10`);
     expect(final.body).toMatchObject({ status: "succeeded", result: { data: "kept" } });

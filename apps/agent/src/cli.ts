@@ -15,6 +15,7 @@ import { targetsCommand } from "./cli/targets.js";
 import { Targets } from "./targets/targets.js";
 import { openVault } from "./vault/open-vault.js";
 import { lockHome } from "./runtime/run-lock.js";
+import { UsageError } from "./cli/usage-error.js";
 import { AGENT_VERSION } from "./version.js";
 
 const USAGE = `Usage: botmox-agent <command>
@@ -65,9 +66,13 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = positionals[0];
-  if (values.help || !command || command === "help") {
+  if (values.help || command === "help") {
     console.log(USAGE);
-    return command ? 0 : 2;
+    return 0;
+  }
+  if (!command) {
+    console.error(USAGE);
+    return 2;
   }
   const home = agentHome(process.env);
   // Reports must work on a broken installation, so they read what they need themselves.
@@ -90,6 +95,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "pair": {
       const target = parsePairingTarget(values);
+      // A running agent keeps the identity it started with: pairing under it would leave status and the agent disagreeing.
+      const unlock = lockHome(home);
       const vault = openVault(home, config.instance_id, process.env);
       saveAgentConfig(home, config); // fixes instance_id before anything lands in the keychain
       // Saved absolute: the service runs from another directory than the one pairing ran in.
@@ -98,6 +105,7 @@ async function main(argv: string[]): Promise<number> {
       const pem = caPath ? readFileSync(caPath, "utf8") : undefined;
       const paired = await pair({ ...target, config: { ...config, ...caFile }, vault, ...(pem ? { caPem: pem } : {}) });
       saveAgentConfig(home, paired);
+      unlock();
       console.log(JSON.stringify({ paired: true, agent_id: paired.agent_id, tenant_id: paired.tenant_id, server: paired.server, home, vault: vault.location }));
       return 0;
     }
@@ -163,8 +171,8 @@ process.umask(0o077);
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const usage = (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+    const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
     console.error(`botmox-agent: ${(err as Error).message ?? err}${usage ? `\n\n${USAGE}` : ""}`);
-    process.exit(usage ? 2 : 1);
+    process.exit(usage ? 2 : ((err as { exitCode?: number }).exitCode ?? 1));
   },
 );

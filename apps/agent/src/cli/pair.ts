@@ -3,6 +3,7 @@ import type { AgentConfig } from "../config/agent-config.js";
 import { generateAgentKeyPair } from "../identity/keys.js";
 import { PRIVATE_KEY_SECRET, type Vault } from "../vault/vault.js";
 import { postJson } from "./http-client.js";
+import { UsageError } from "./usage-error.js";
 
 const PENDING_KEY_SECRET = `${PRIVATE_KEY_SECRET}.pending`;
 
@@ -25,7 +26,7 @@ export function parsePairingTarget(input: { server?: string; code?: string; uri?
     if (!server || !code) throw new Error("The pairing URI needs server= and code=");
     return { server: serverOrigin(server), code };
   }
-  if (!input.server || !input.code) throw new Error("pair needs --server URL and --code CODE (or --uri botmox://pair?...)");
+  if (!input.server || !input.code) throw new UsageError("pair needs --server URL and --code CODE (or --uri botmox://pair?...)");
   return { server: serverOrigin(input.server), code: input.code };
 }
 

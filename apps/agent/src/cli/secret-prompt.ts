@@ -12,7 +12,13 @@ export function promptHidden(question: string): Promise<string> {
     },
   });
   const rl = createInterface({ input: process.stdin, output, terminal: true });
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    // A terminal's Ctrl-C reaches readline, not the process: without this it only paused the prompt.
+    rl.once("SIGINT", () => {
+      rl.close();
+      process.stderr.write("\n");
+      reject(Object.assign(new Error("Cancelled at the prompt; nothing was stored"), { exitCode: 130 }));
+    });
     rl.question(question, (answer) => {
       rl.close();
       process.stderr.write("\n");

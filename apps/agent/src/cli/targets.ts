@@ -7,6 +7,7 @@ import { SyncthingClient } from "../executors/syncthing/client.js";
 import { readSyncthingConfig } from "../executors/syncthing/config-file.js";
 import { normalizeFolderRoot } from "../executors/syncthing/folder-roots.js";
 import type { Targets } from "../targets/targets.js";
+import { UsageError } from "./usage-error.js";
 
 export interface TargetsArgs {
   action: string | undefined;
@@ -29,14 +30,15 @@ export async function targetsCommand(targets: Targets, args: TargetsArgs, readSt
       return { targets: targets.list() };
     case "remove": {
       const name = args.kind; // targets remove NAME
-      if (!name) throw new Error("targets remove needs a NAME");
+      if (!name) throw new UsageError("targets remove needs a NAME");
       if (!(await targets.remove(name))) throw new Error(`No target named "${name}"`);
       return { removed: name };
     }
     case "add": {
       if (args.kind === "proxmox") return addProxmox(targets, args, readStdin);
-      if (args.kind !== "syncthing") throw new Error(`targets add needs a kind: proxmox or syncthing (got "${args.kind ?? ""}")`);
-      if (!args.name) throw new Error("targets add syncthing needs a NAME");
+      if (args.kind !== "syncthing") throw new UsageError(`targets add needs a kind: proxmox or syncthing (got "${args.kind ?? ""}")`);
+      if (!args.name) throw new UsageError("targets add syncthing needs a NAME");
+      targets.assertNameFor(args.name, "syncthing");
       let url = args.url;
       let apiKey: string | undefined;
       if (args.fromConfig) {
@@ -46,28 +48,29 @@ export async function targetsCommand(targets: Targets, args: TargetsArgs, readSt
       } else if (args.apiKeyStdin) {
         apiKey = readStdin().split(/\r?\n/, 1)[0]?.trim();
       }
-      if (!url) throw new Error("targets add syncthing needs --url http://HOST:8384 (or --from-config PATH)");
+      if (!url) throw new UsageError("targets add syncthing needs --url http://HOST:8384 (or --from-config PATH)");
       if (!apiKey) throw new Error("targets add syncthing needs the API key: --api-key-stdin or --from-config PATH_TO_config.xml");
       const folderRoots = (args.folderRoots ?? []).map((root) => {
         const normal = normalizeFolderRoot(root);
-        if (!normal) throw new Error(`--folder-root must be an absolute directory path (got "${root}")`);
+        if (!normal) throw new UsageError(`--folder-root must be an absolute directory path (got "${root}")`);
         return normal;
       });
       // Prove the key works before storing it: a typo should fail now, not at the first command.
       const status = await new SyncthingClient({ url, apiKey, timeoutMs: 10_000 }).get<{ myID: string }>("/rest/system/status");
-      await targets.add(args.name, { kind: "syncthing", url, ...(folderRoots.length > 0 ? { folder_roots: folderRoots } : {}) }, apiKey);
-      return { added: args.name, kind: "syncthing", url, device_id: status.myID, folder_roots: folderRoots };
+      const { replaced } = await targets.add(args.name, { kind: "syncthing", url, ...(folderRoots.length > 0 ? { folder_roots: folderRoots } : {}) }, apiKey);
+      return { added: args.name, replaced, kind: "syncthing", url, device_id: status.myID, folder_roots: folderRoots };
     }
     default:
-      throw new Error('targets needs "add", "list" or "remove"');
+      throw new UsageError('targets needs "add", "list" or "remove"');
   }
 }
 
 async function addProxmox(targets: Targets, args: TargetsArgs, readStdin: () => string): Promise<unknown> {
-  if (!args.name) throw new Error("targets add proxmox needs a NAME");
-  if (!args.url) throw new Error("targets add proxmox needs --url https://HOST:8006");
-  if (!args.tokenId) throw new Error("targets add proxmox needs --token-id USER@REALM!TOKENID");
-  if (args.fingerprint && args.caFile) throw new Error("Give --fingerprint or --ca, not both");
+  if (!args.name) throw new UsageError("targets add proxmox needs a NAME");
+  if (!args.url) throw new UsageError("targets add proxmox needs --url https://HOST:8006");
+  if (!args.tokenId) throw new UsageError("targets add proxmox needs --token-id USER@REALM!TOKENID");
+  if (args.fingerprint && args.caFile) throw new UsageError("Give --fingerprint or --ca, not both");
+  targets.assertNameFor(args.name, "proxmox");
   if (!args.fingerprint && !args.caFile) {
     // TLS verification is never switched off: show what the server presents and how to pin it.
     const presented = await probeFingerprint(args.url);
@@ -92,8 +95,8 @@ async function addProxmox(targets: Targets, args: TargetsArgs, readStdin: () => 
   try {
     // Prove TLS and the token before storing anything.
     const version = await client.call<{ version: string }>("GET", "version");
-    await targets.add(args.name, { kind: "proxmox", url: args.url, token_id: args.tokenId, ...(args.fingerprint ? { fingerprint: normalizeFingerprint(args.fingerprint) } : {}), ...(caFile ? { ca_file: caFile } : {}) }, secret);
-    return { added: args.name, kind: "proxmox", url: args.url, token_id: args.tokenId, version: version.version };
+    const { replaced } = await targets.add(args.name, { kind: "proxmox", url: args.url, token_id: args.tokenId, ...(args.fingerprint ? { fingerprint: normalizeFingerprint(args.fingerprint) } : {}), ...(caFile ? { ca_file: caFile } : {}) }, secret);
+    return { added: args.name, replaced, kind: "proxmox", url: args.url, token_id: args.tokenId, version: version.version };
   } finally {
     client.close();
   }

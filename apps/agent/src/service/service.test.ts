@@ -88,6 +88,16 @@ describe("systemd unit", () => {
     expect(install.status).toBe(0);
     expect(install.stdout).toContain(`BOTMOX_VAULT_PASSPHRASE_FILE=${passphrase}`);
     expect(install.stdout).not.toContain("secret passphrase");
+
+    const loose = join(dir, "loose-passphrase");
+    writeFileSync(loose, "secret passphrase\n", { mode: 0o644 });
+    for (const [file, complaint] of [[loose, "chmod 600"], [join(dir, "missing"), "cannot be read"]] as const) {
+      const refused = spawnSync(process.execPath, [AGENT_CLI, "service", "install", "--user", "--dry-run", "--passphrase-file", file], { env, encoding: "utf8" });
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain(complaint);
+    }
+    const noAction = spawnSync(process.execPath, [AGENT_CLI, "service"], { env: { ...env, BOTMOX_VAULT: "keychain" }, encoding: "utf8" });
+    expect(noAction.status).toBe(2);
   });
 });
 

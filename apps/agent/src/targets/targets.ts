@@ -61,13 +61,25 @@ export class Targets {
     return { config: config as Extract<TargetConfig, { kind: K }>, secret };
   }
 
-  async add(name: string, config: TargetConfig, secret: string): Promise<void> {
+  /** The target of that name, if any; throws when it is of another kind (its credential must not be overwritten unasked). */
+  assertNameFor(name: string, kind: TargetKind): (TargetConfig & { name: string }) | undefined {
+    const existing = this.list().find((target) => target.name === name);
+    if (existing && existing.kind !== kind) {
+      throw new Error(`"${name}" is already a ${existing.kind} target; remove it first (botmox-agent targets remove ${name}) or choose another name`);
+    }
+    return existing;
+  }
+
+  /** Adds the target, or replaces one of the same kind (then `replaced`); another kind's name is refused. */
+  async add(name: string, config: TargetConfig, secret: string): Promise<{ replaced: boolean }> {
     if (!TARGET_NAME.test(name)) throw new Error(`Target name "${name}" must be letters, digits, - and _ (up to 63)`);
     // Checked before the secret is stored: a bad config must not leave a target's old config with a new secret.
     const checked = targetConfigSchema.parse(config);
+    const existing = this.assertNameFor(name, checked.kind);
     await this.vault.set(secretName(name), secret);
     const agentConfig = loadAgentConfig(this.home);
     saveAgentConfig(this.home, { ...agentConfig, targets: { ...agentConfig.targets, [name]: checked } });
+    return { replaced: existing !== undefined };
   }
 
   async remove(name: string): Promise<boolean> {
