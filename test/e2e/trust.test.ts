@@ -60,6 +60,25 @@ describe("pairing, revocation and tenant isolation", () => {
     expect(late.body.error.code).toBe("PAIRING_CODE_EXPIRED");
   });
 
+  test("guessing pairing codes is cut short: after 10 misses an address waits, and a right code then waits too", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    const api = apiClient(cp.url);
+    const publicKey = Buffer.alloc(32, 9).toString("base64");
+    const pairing = await tenant.api.post("/api/v1/agents/pairings");
+
+    for (let i = 0; i < 10; i++) {
+      const miss = await api.post("/api/v1/agents/register", { code: `BMX-AAAA-${String(i).padStart(4, "0")}`, public_key: publicKey });
+      expect(miss.body.error.code).toMatch(/PAIRING_CODE_INVALID|BAD_REQUEST/);
+    }
+    const blocked = await api.post("/api/v1/agents/register", { code: pairing.body.code, public_key: publicKey });
+    expect(blocked.status).toBe(429);
+    expect(blocked.body.error.code).toBe("TOO_MANY_ATTEMPTS");
+    expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(500);
+    // The code was not spent by the refused attempt: an operator can still pair with it.
+    expect((await tenant.api.get("/api/v1/agents")).body.agents).toEqual([]);
+  });
+
   test("tenant B cannot list, read or command tenant A's agent or commands", async () => {
     await using cp = await startControlPlane();
     const a = await cp.tenant("a");
