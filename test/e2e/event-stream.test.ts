@@ -1,4 +1,5 @@
 import { connect } from "node:net";
+import { SignJWT } from "jose";
 import { describe, expect, test } from "vitest";
 import { pairAgent, startControlPlane } from "../support/botmox.js";
 import { openEventStream } from "../support/sse.js";
@@ -93,5 +94,30 @@ describe("event stream", () => {
     const good = await events(`types=agent.online,agent.offline&agent_id=${agent.agentId}`);
     expect(good.status).toBe(200);
     await good.body?.cancel();
+  });
+
+  test("a stream whose credentials lapse (here a Supabase Auth token expiring) ends with a notice", async () => {
+    const secret = "event-stream-test-secret-0123456789abcdef";
+    await using cp = await startControlPlane({ SUPABASE_JWT_SECRET: secret, SSE_KEEPALIVE_MS: "1000" });
+    const tenant = await cp.tenant();
+    const token = await new SignJWT({ role: "authenticated", app_metadata: { tenant_id: tenant.tenantId } })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setSubject("6f1c2d3e-0000-4000-8000-00000000beef")
+      .setAudience("authenticated")
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
+      .sign(new TextEncoder().encode(secret));
+    const byToken = await openEventStream(`${cp.url}/api/v1/events`, token);
+    const byKey = await openEventStream(`${cp.url}/api/v1/events`, tenant.keys.viewer);
+
+    const notice = await byToken.waitFor((event) => event.event === "stream.unauthorized", 10_000);
+    expect(notice.data).toMatchObject({ code: "UNAUTHENTICATED" });
+    await byToken.ended;
+    // A key still valid keeps its stream, and it still carries events.
+    await tenant.api.post("/api/v1/agents/pairings");
+    await using agent = await pairAgent(cp, tenant);
+    await agent.start();
+    await byKey.waitFor((event) => event.event === "agent.online");
+    byKey.close();
   });
 });

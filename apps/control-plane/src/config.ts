@@ -31,6 +31,8 @@ export const configSchema = z
     PAIRING_TTL_MS: z.coerce.number().int().min(1_000).max(24 * 3_600_000).default(15 * 60_000),
     /** Agent upgrades authenticated at once before new ones are told to retry later. */
     MAX_PENDING_HANDSHAKES: z.coerce.number().int().min(1).default(256),
+    /** Event streams send a keep-alive this often (below any proxy's idle timeout) and check the reader's credentials again. */
+    SSE_KEEPALIVE_MS: z.coerce.number().int().min(1_000).max(300_000).default(15_000),
     /** How long a connection may stay silent before its request (or upgrade) is complete. */
     HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
     /** Supabase project URL (DATA_BACKEND=supabase). */

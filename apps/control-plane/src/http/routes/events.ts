@@ -1,12 +1,11 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { BUS_EVENT_TYPES, type BusEvent } from "../../events/bus.js";
-import { ApiError } from "../../errors/api-error.js";
+import { ApiError, toApiError } from "../../errors/api-error.js";
 import type { RouteContext } from "../context.js";
 import { eventJson } from "../serialize.js";
 import { parseInput } from "../validation.js";
 
-const KEEPALIVE_MS = 15_000;
 /**
  * A reader this far behind is cut off: what it has not read waits in the control plane's memory,
  * and one that stopped reading would hold more with every event. Far above what a live reader
@@ -69,7 +68,18 @@ export function eventRoutes(app: FastifyInstance, ctx: RouteContext): void {
       res.write(`id: ${++sequence}\nevent: ${event.type}\ndata: ${dataOf(event)}\n\n`);
       if (res.writableLength > MAX_UNREAD_BYTES) cutOff();
     });
-    const keepalive = setInterval(() => res.write(": keep-alive\n\n"), KEEPALIVE_MS);
+    // Credentials can lapse while a stream is open (a JWT expires, a key is revoked, a membership
+    // ends): they are checked again at every keep-alive, and a stream they no longer allow ends.
+    const keepalive = setInterval(() => {
+      ctx.auth.authenticate(request, "viewer").then(
+        (again) => (again.tenant_id === principal.tenant_id ? res.write(": keep-alive\n\n") : lapsed(new ApiError("FORBIDDEN", "The credentials now name another tenant"))),
+        (err: unknown) => {
+          const error = toApiError(err);
+          if (error.status === 401 || error.status === 403) lapsed(error);
+          else res.write(": keep-alive\n\n"); // the store is down, say: the stream outlives it
+        },
+      );
+    }, ctx.config.SSE_KEEPALIVE_MS);
     ctx.metrics.sseOpen.inc();
     let stopped = false;
     const stop = () => {
@@ -90,6 +100,11 @@ export function eventRoutes(app: FastifyInstance, ctx: RouteContext): void {
       const socket = res.socket;
       res.end(`id: ${++sequence}\nevent: stream.overflow\ndata: ${JSON.stringify(notice)}\n\n`, () => socket?.end());
       setTimeout(() => socket?.destroy(), CUT_OFF_GRACE_MS).unref();
+    };
+    const lapsed = (error: ApiError) => {
+      if (stopped) return;
+      stop();
+      res.end(`id: ${++sequence}\nevent: stream.unauthorized\ndata: ${JSON.stringify(error.toBody().error)}\n\n`);
     };
     open.add(end);
     request.raw.on("close", stop);
