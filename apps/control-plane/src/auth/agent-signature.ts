@@ -36,10 +36,15 @@ export function readSignedUpgrade(headers: HeaderBag): SignedUpgrade | { error: 
   return { agentId, timestamp, nonce, signature: Buffer.from(signature, "base64") };
 }
 
+/** Why the upgrade's timestamp is refused, or undefined: checked before anything costs a store read. */
+export function clockSkewProblem(upgrade: SignedUpgrade, now: number): string | undefined {
+  if (Math.abs(now - upgrade.timestamp) <= MAX_CLOCK_SKEW_MS) return undefined;
+  return `timestamp is ${Math.round((upgrade.timestamp - now) / 1000)} s away from server time (check the agent's clock)`;
+}
+
 export function verifyUpgradeSignature(upgrade: SignedUpgrade, publicKey: KeyObject, path: string, now: number): { ok: true } | { ok: false; reason: string } {
-  if (Math.abs(now - upgrade.timestamp) > MAX_CLOCK_SKEW_MS) {
-    return { ok: false, reason: `timestamp is ${Math.round((upgrade.timestamp - now) / 1000)} s away from server time (check the agent's clock)` };
-  }
+  const skew = clockSkewProblem(upgrade, now);
+  if (skew) return { ok: false, reason: skew };
   const message = Buffer.from(upgradeSigningString({ agentId: upgrade.agentId, timestamp: upgrade.timestamp, nonce: upgrade.nonce, path }));
   if (!verify(null, message, publicKey, upgrade.signature)) return { ok: false, reason: "signature does not verify" };
   return { ok: true };

@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { KeyObject } from "node:crypto";
 import { MAX_CLOCK_SKEW_MS, WS_PATH } from "@botmox/protocol";
 import { ApiError } from "../errors/api-error.js";
-import { publicKeyFromBase64, readSignedUpgrade, verifyUpgradeSignature } from "../auth/agent-signature.js";
+import { clockSkewProblem, publicKeyFromBase64, readSignedUpgrade, verifyUpgradeSignature } from "../auth/agent-signature.js";
 import type { AgentRecord, Store } from "../store/types.js";
 
 /** Verifies a signed upgrade request; throws ApiError with the reason a refused agent sees. */
@@ -14,6 +14,9 @@ export class UpgradeAuthenticator {
   async authenticate(req: IncomingMessage): Promise<AgentRecord> {
     const signed = readSignedUpgrade(req.headers);
     if ("error" in signed) throw new ApiError("UNAUTHENTICATED", `Agent authentication failed: ${signed.error}`);
+    // A stale or made-up request is refused before it costs a store read (a handshake slot is held meanwhile).
+    const skew = clockSkewProblem(signed, Date.now());
+    if (skew) throw new ApiError("UNAUTHENTICATED", `Agent authentication failed: ${skew}`);
     const agent = await this.store.getAgent(signed.agentId);
     if (!agent) throw new ApiError("UNAUTHENTICATED", "Agent authentication failed: unknown agent");
     if (agent.status === "revoked") throw new ApiError("AGENT_REVOKED", "This agent has been revoked; pair it again to reconnect");
