@@ -24,7 +24,30 @@ describe("botmox-agent status and doctor report on a broken installation instead
     expect(JSON.parse(status.stdout)).toMatchObject({ process: { running: true, pid: running.process.pid, connected: true }, problems: [] });
     const doctor = await agent.cli(["doctor"]);
     expect(doctor.code, doctor.output).toBe(0);
-    expect((JSON.parse(doctor.stdout) as { checks: Check[] }).checks.map((check) => check.name)).toEqual(["environment", "config", "paired", "vault", "clock", "server", "journal"]);
+    expect((JSON.parse(doctor.stdout) as { checks: Check[] }).checks.map((check) => check.name)).toEqual(["environment", "config", "paired", "vault", "clock", "server", "identity", "journal"]);
+    // Its sign-in left the running agent's session alone.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(running.logs().some((line) => line.msg === "disconnected from control plane")).toBe(false);
+    expect((await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands?wait=5`, { name: "agent.ping" })).body.status).toBe("succeeded");
+  });
+
+  test("doctor fails an agent the control plane refuses: revoked, or unknown to it", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    await using forgotten = await pairAgent(cp, tenant);
+    expect((await tenant.api.post(`/api/v1/agents/${agent.agentId}/revoke`)).status).toBe(200);
+    const revoked = await agent.cli(["doctor"]);
+    expect(revoked.code).toBe(1);
+    expect(checkNamed(revoked.stdout, "identity")).toMatchObject({ ok: false, detail: expect.stringContaining("revoked this agent") });
+
+    // The same home pointed at a control plane that never paired it (its data was reset, say).
+    await using fresh = await startControlPlane();
+    const configFile = join(forgotten.home, "config.json");
+    writeFileSync(configFile, JSON.stringify({ ...JSON.parse(readFileSync(configFile, "utf8")), server: fresh.url }));
+    const unknown = await forgotten.cli(["doctor"]);
+    expect(unknown.code).toBe(1);
+    expect(checkNamed(unknown.stdout, "identity")).toMatchObject({ ok: false, detail: expect.stringContaining("unknown agent") });
   });
 
   test("no vault passphrase: doctor names it in the environment and vault checks; status does not need it", async () => {

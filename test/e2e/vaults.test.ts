@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -58,6 +58,31 @@ describe("vaults", () => {
 
       const withFile = await run(process.execPath, [AGENT_CLI, "pair", "--server", cp.url, "--code", pairing.body.code], { ...env, BOTMOX_VAULT: "file", BOTMOX_VAULT_PASSPHRASE: "a passphrase" });
       expect(withFile.code, withFile.output).toBe(0);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  test("a pair that fails leaves no file vault behind: a retry may use another passphrase; the server's reason is shown", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    const home = mkdtempSync(join(tmpdir(), "botmox-agent-retry-"));
+    try {
+      const env = { PATH: process.env.PATH, HOME: home, BOTMOX_AGENT_HOME: home, BOTMOX_VAULT: "file" };
+      const typo = await run(process.execPath, [AGENT_CLI, "pair", "--server", cp.url, "--code", "garbage"], { ...env, BOTMOX_VAULT_PASSPHRASE: "first try" });
+      expect(typo.code).toBe(1);
+      expect(typo.output).toContain("code: must look like BMX-XXXX-XXXX");
+      expect(existsSync(join(home, "vault.enc"))).toBe(false);
+
+      const pairing = await tenant.api.post("/api/v1/agents/pairings");
+      const retry = await run(process.execPath, [AGENT_CLI, "pair", "--server", cp.url, "--code", pairing.body.code], { ...env, BOTMOX_VAULT_PASSPHRASE: "second try" });
+      expect(retry.code, retry.output).toBe(0);
+
+      // Run later without BOTMOX_VAULT=file, on a machine with a keychain: told about the file vault, not to pair again.
+      await using keyring = secretService();
+      const forgot = await keyring.run([process.execPath, AGENT_CLI, "doctor"], { PATH: process.env.PATH, BOTMOX_AGENT_HOME: home });
+      expect(forgot.code).toBe(1);
+      expect(forgot.output).toContain(`this home has a file vault (${join(home, "vault.enc")}): set BOTMOX_VAULT=file`);
     } finally {
       rmSync(home, { recursive: true, force: true });
     }

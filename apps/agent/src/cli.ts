@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pino from "pino";
 import { controlPlaneCaFile, loadAgentConfig, requirePaired, saveAgentConfig } from "./config/agent-config.js";
@@ -13,7 +13,7 @@ import { startAgent } from "./runtime/agent-runtime.js";
 import { serviceCommand } from "./service/service-command.js";
 import { targetsCommand } from "./cli/targets.js";
 import { Targets } from "./targets/targets.js";
-import { openVault } from "./vault/open-vault.js";
+import { openVault, vaultKind } from "./vault/open-vault.js";
 import { lockHome } from "./runtime/run-lock.js";
 import { UsageError } from "./cli/usage-error.js";
 import { AGENT_VERSION } from "./version.js";
@@ -23,7 +23,7 @@ const USAGE = `Usage: botmox-agent <command>
   pair --server URL --code CODE   register this machine with the control plane (or --uri botmox://pair?...)
   run                             connect and execute commands (foreground, JSON logs; SIGTERM stops cleanly)
   status                          print this agent's state as JSON (running or not); exits 1 if config or journal is unreadable
-  doctor                          check vault, server reachability, TLS and clock; exits 1 if something is broken
+  doctor                          check vault, server reachability, TLS, clock and sign-in; exits 1 if something is broken
   targets add proxmox NAME --url https://HOST:8006 --token-id USER@REALM!TOKENID (--fingerprint SHA256 | --ca FILE) [--secret-stdin]
   targets add syncthing NAME --url URL (--api-key-stdin | --from-config config.xml) [--folder-root DIR ...]
                                   folders may be added or accepted only under a --folder-root
@@ -103,7 +103,13 @@ async function main(argv: string[]): Promise<number> {
       const caFile = env.BOTMOX_CA_FILE ? { ca_file: resolve(env.BOTMOX_CA_FILE) } : {};
       const caPath = controlPlaneCaFile(env, config);
       const pem = caPath ? readFileSync(caPath, "utf8") : undefined;
-      const paired = await pair({ ...target, config: { ...config, ...caFile }, vault, ...(pem ? { caPem: pem } : {}) });
+      // A file vault this attempt created holds nothing once it fails: it goes, so a retry may choose another passphrase.
+      const vaultFile = join(home, "vault.enc");
+      const createdVault = vaultKind(process.env) === "file" && !existsSync(vaultFile);
+      const paired = await pair({ ...target, config: { ...config, ...caFile }, vault, ...(pem ? { caPem: pem } : {}) }).catch((err: unknown) => {
+        if (createdVault) rmSync(vaultFile, { force: true });
+        throw err;
+      });
       saveAgentConfig(home, paired);
       unlock();
       console.log(JSON.stringify({ paired: true, agent_id: paired.agent_id, tenant_id: paired.tenant_id, server: paired.server, home, vault: vault.location }));

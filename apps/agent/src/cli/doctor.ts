@@ -1,3 +1,4 @@
+import type { KeyObject } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { MAX_CLOCK_SKEW_MS } from "@botmox/protocol";
 import { configPath, controlPlaneCaFile, loadAgentConfig } from "../config/agent-config.js";
@@ -5,9 +6,10 @@ import { parseAgentEnv } from "../config/env.js";
 import { agentDataFiles } from "../config/home.js";
 import { loadPrivateKey } from "../identity/keys.js";
 import { readJournalCounts } from "../journal/journal.js";
-import { openVault } from "../vault/open-vault.js";
+import { missingKeyMessage, openVault } from "../vault/open-vault.js";
 import { PRIVATE_KEY_SECRET } from "../vault/vault.js";
 import { HttpError, getJson } from "./http-client.js";
+import { dialControlPlane } from "../tunnel/dial.js";
 
 export interface Check {
   name: string;
@@ -44,13 +46,16 @@ export async function doctor(input: { home: string; env: Record<string, string |
     if (!config.server || !config.agent_id) throw new Error("not paired: run botmox-agent pair --server URL --code CODE");
     return `agent ${config.agent_id} of tenant ${config.tenant_id} at ${config.server}`;
   });
-  await check("vault", async () => {
-    const vault = openVault(input.home, config.instance_id, input.env);
-    const key = await vault.get(PRIVATE_KEY_SECRET);
-    if (!key) throw new Error(`no private key in ${vault.location}; pair again`);
-    loadPrivateKey(key);
-    return `private key present in ${vault.location}`;
-  });
+  const privateKey = await check(
+    "vault",
+    async () => {
+      const vault = openVault(input.home, config.instance_id, input.env);
+      const key = await vault.get(PRIVATE_KEY_SECRET);
+      if (!key) throw new Error(missingKeyMessage(input.home, vault.location, input.env));
+      return { key: loadPrivateKey(key), location: vault.location };
+    },
+    ({ location }) => `private key present in ${location}`,
+  );
   if (config.server) {
     const server = config.server;
     const caFile = controlPlaneCaFile(input.env, config);
@@ -82,7 +87,12 @@ export async function doctor(input: { home: string; env: Record<string, string |
       return `reachable, status ${health.status}, ${Date.now() - sentAt} ms round trip`;
     });
     if (server.startsWith("https:")) {
-      checks.push({ name: "tls", ok: answered, detail: caFile ? `verified against ${caFile}` : "verified against the system CA store" });
+      const against = caFile ? caFile : "the system CA store";
+      checks.push({ name: "tls", ok: answered, detail: answered ? `verified against ${against}` : `not checked: the server did not answer (${against} would be used)` });
+    }
+    if (answered && privateKey && config.agent_id) {
+      const agentId = config.agent_id;
+      await check("identity", () => signIn({ server, agentId, privateKey: privateKey.key, caPem: caFile ? readFileSync(caFile, "utf8") : undefined }));
     }
   }
   await check("journal", async () => {
@@ -92,4 +102,36 @@ export async function doctor(input: { home: string; env: Record<string, string |
     return `${existed ? "" : "created "}${file}: ${counts.total} entries, ${counts.unacked_results} results awaiting acknowledgement`;
   });
   return checks;
+}
+
+/**
+ * The signed upgrade `run` makes, closed before hello (so a running agent's session is left
+ * alone): proves the control plane still knows this agent and has not revoked it.
+ */
+function signIn(input: { server: string; agentId: string; privateKey: KeyObject; caPem: string | undefined }): Promise<string> {
+  const { ws } = dialControlPlane(input);
+  return new Promise((resolve, reject) => {
+    ws.on("open", () => {
+      ws.close(1000, "doctor");
+      resolve(`the control plane accepts agent ${input.agentId}`);
+    });
+    ws.on("unexpected-response", (_request, response) => {
+      let body = "";
+      response.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
+      response.on("end", () => {
+        const refusal = (() => {
+          try {
+            return (JSON.parse(body) as { error?: { code?: string; message?: string } }).error;
+          } catch {
+            return undefined;
+          }
+        })();
+        ws.terminate();
+        if (refusal?.code === "AGENT_REVOKED") return reject(new Error("the control plane has revoked this agent; pair it again (botmox-agent pair) to reconnect"));
+        if (response.statusCode === 401) return reject(new Error(`the control plane refuses this agent: ${refusal?.message ?? "unknown agent"} (its data reset, or another server?); pair again`));
+        reject(new Error(`the control plane answered the sign-in with HTTP ${response.statusCode}: ${refusal?.message ?? body.slice(0, 200)}`));
+      });
+    });
+    ws.on("error", (err) => reject(err));
+  });
 }

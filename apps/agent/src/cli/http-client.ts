@@ -41,8 +41,11 @@ export function requestJson<T>(method: "GET" | "POST", url: string, body?: unkno
             return reject(new HttpError(res.statusCode ?? 0, "BAD_RESPONSE", `${url} answered ${res.statusCode} with a non-JSON body`));
           }
           if ((res.statusCode ?? 500) >= 400) {
-            const error = (json as { error?: { code?: string; message?: string } }).error;
-            return reject(new HttpError(res.statusCode ?? 0, error?.code ?? "HTTP_ERROR", error?.message ?? `HTTP ${res.statusCode}`, json));
+            const error = (json as { error?: { code?: string; message?: string; details?: unknown } }).error;
+            // Field-level details say what to fix ("code: must look like BMX-XXXX-XXXX"): kept in the message.
+            const fields = Array.isArray(error?.details) ? (error.details as Array<{ path?: string; message?: string }>).filter((d) => d.path && d.message).map((d) => `${d.path}: ${d.message}`) : [];
+            const message = `${error?.message ?? `HTTP ${res.statusCode}`}${fields.length > 0 ? ` (${fields.join("; ")})` : ""}`;
+            return reject(new HttpError(res.statusCode ?? 0, error?.code ?? "HTTP_ERROR", message, json));
           }
           resolve(json as T);
         });

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { missingKeyMessage } from "../vault/open-vault.js";
 import { agentDataFiles } from "../config/home.js";
 import type { Logger } from "pino";
 import { COMMANDS, type CommandName, type ServerToAgent } from "@botmox/protocol";
@@ -28,7 +29,7 @@ export interface AgentRuntime {
 export async function startAgent(input: { home: string; config: PairedConfig; env: AgentEnv; vault: Vault; log: Logger }): Promise<AgentRuntime> {
   const { home, config, env, vault, log } = input;
   const privateKeyBase64 = await vault.get(PRIVATE_KEY_SECRET);
-  if (!privateKeyBase64) throw new Error(`No private key in the vault (${vault.location}); pair this agent again`);
+  if (!privateKeyBase64) throw new Error(missingKeyMessage(home, vault.location, { BOTMOX_VAULT: env.BOTMOX_VAULT }));
   const guard = new SecretGuard();
   guard.update(await vault.values());
   // Targets added while running (botmox-agent targets add) bring new secrets to guard; a command

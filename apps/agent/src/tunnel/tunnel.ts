@@ -1,7 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import { hostname, platform, arch } from "node:os";
 import WebSocket from "ws";
-import { proxyFor } from "./proxy.js";
+import { dialControlPlane } from "./dial.js";
 import type { z } from "zod";
 import {
   AGENT_TO_SERVER,
@@ -10,7 +10,6 @@ import {
   bytesOverLimit,
   PROTOCOL_VERSIONS,
   SERVER_TO_AGENT,
-  WS_PATH,
   closeCodeName,
   decodeFrame,
   encodeFrame,
@@ -18,7 +17,6 @@ import {
   type ServerToAgent,
 } from "@botmox/protocol";
 import type { Logger } from "pino";
-import { signedUpgradeHeaders } from "../identity/keys.js";
 import { AGENT_VERSION } from "../version.js";
 import { fullJitterDelay, retryAfterFromReason } from "./backoff.js";
 import type { SecretGuard } from "./secret-guard.js";
@@ -119,18 +117,8 @@ export class Tunnel {
   }
 
   private connectOnce(): Promise<Outcome> {
-    const url = new URL(WS_PATH, this.options.server.replace(/^http/, "ws"));
-    const headers = signedUpgradeHeaders(this.options.agentId, this.options.privateKey, WS_PATH);
-    const proxy = proxyFor(url.href);
-    if (proxy && this.attempt === 0) this.options.log.info({ proxy: proxy.proxy }, "connecting to the control plane through a proxy");
-    const ws = new WebSocket(url, {
-      headers,
-      maxPayload: MAX_FRAME_BYTES,
-      handshakeTimeout: 10_000,
-      perMessageDeflate: false,
-      ...(this.options.caPem ? { ca: this.options.caPem } : {}),
-      ...(proxy ? { agent: proxy.agent } : {}),
-    });
+    const { ws, proxy } = dialControlPlane(this.options);
+    if (proxy && this.attempt === 0) this.options.log.info({ proxy }, "connecting to the control plane through a proxy");
     this.ws = ws;
     let heartbeat: NodeJS.Timeout | undefined;
     let alive = true;

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { FileVault } from "./file-vault.js";
 import { KeychainVault } from "./keychain-vault.js";
@@ -25,4 +25,13 @@ function passphrase(env: Record<string, string | undefined>): string {
   } catch (err) {
     throw new VaultError("VAULT_LOCKED", `Cannot read BOTMOX_VAULT_PASSPHRASE_FILE: ${(err as Error).message}`);
   }
+}
+
+/** Why no private key was found, with the likely fix: a home paired with the file vault, run without BOTMOX_VAULT=file. */
+export function missingKeyMessage(home: string, location: string, env: Record<string, string | undefined>): string {
+  const fileVault = join(home, "vault.enc");
+  if (vaultKind(env) !== "file" && existsSync(fileVault)) {
+    return `No private key in the vault (${location}), but this home has a file vault (${fileVault}): set BOTMOX_VAULT=file and its BOTMOX_VAULT_PASSPHRASE rather than pairing again`;
+  }
+  return `No private key in the vault (${location}); pair this agent again`;
 }
