@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { parseFailureSpec, parseTaskFailureSpec } from "./faults.js";
 import { DEFAULT_TOKENS, startPveSimulator } from "./server.js";
 
@@ -22,7 +22,7 @@ const USAGE = `Usage: botmox-pve-sim [options]
 
 Prints one JSON line (url, fingerprint, a token id and secret) and runs until SIGINT/SIGTERM.`;
 
-const { values } = parseArgs({
+const { values } = parseArgsOrExit({
   options: {
     port: { type: "string", default: "8006" },
     host: { type: "string", default: "127.0.0.1" },
@@ -40,6 +40,16 @@ const { values } = parseArgs({
     help: { type: "boolean", short: "h" },
   },
 });
+/** A mistyped flag or a missing value is a usage error (exit 2), not a stack trace. */
+function parseArgsOrExit<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
 if (values.help) {
   console.log(USAGE);
   process.exit(0);

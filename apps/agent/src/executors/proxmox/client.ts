@@ -1,7 +1,7 @@
 import { Agent, request } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ExecutorError } from "../executor-error.js";
-import { connectionError, pveError } from "./errors.js";
+import { CONFLICT, connectionError, pveError } from "./errors.js";
 import { Semaphore } from "./semaphore.js";
 import { PinnedAgent } from "./tls.js";
 
@@ -102,7 +102,8 @@ export class ProxmoxClient {
         const log = await this.call<Array<{ n: number; t: string }>>("GET", `${path}/log`, { start: 0, limit: 5000 }, signal).catch(() => []);
         const tail = log.slice(-20).map((line) => line.t);
         const locked = /is locked|can't lock file/i.test(exitstatus);
-        throw new ExecutorError(locked ? "PVE_LOCKED" : "PVE_TASK_FAILED", `Proxmox task ${status.type} failed: ${exitstatus}`, { upid, exitstatus, log_tail: tail }, locked);
+        const code = locked ? "PVE_LOCKED" : CONFLICT.test(exitstatus) ? "PVE_CONFLICT" : "PVE_TASK_FAILED";
+        throw new ExecutorError(code, `Proxmox task ${status.type} failed: ${exitstatus}`, { upid, exitstatus, log_tail: tail }, locked);
       }
       if (progress && Date.now() - lastReport >= 1_000) {
         lastReport = Date.now();

@@ -1,5 +1,8 @@
 import { ExecutorError } from "../executor-error.js";
 
+/** What PVE says when the thing asked for is already so, or changed under the caller (in answers and in task exit statuses). */
+export const CONFLICT = /already (running|exists|used)|config file already exists|detected modified configuration|checksum mis+match/i;
+
 /** PVE answers with a status, a message (status line and body) and, for 400, per-parameter errors. */
 export function pveError(status: number, message: string, errors: Record<string, string> | undefined, request: string): ExecutorError {
   const details = { status, message, request, ...(errors ? { errors } : {}) };
@@ -11,7 +14,7 @@ export function pveError(status: number, message: string, errors: Record<string,
   if (status === 400) return new ExecutorError("PVE_INVALID_PARAMS", `Proxmox: ${message}${errors ? ` ${Object.entries(errors).map(([k, v]) => `${k}: ${v}`).join("; ")}` : ""}`, details);
   if (/is locked|can't lock file|got timeout/i.test(message)) return new ExecutorError("PVE_LOCKED", `Proxmox: ${message}`, details, true);
   if (/does not exist|no such (node|vm|snapshot)|not found/i.test(message)) return new ExecutorError("PVE_NOT_FOUND", `Proxmox: ${message}`, details);
-  if (/already (running|exists|used)|config file already exists|detected modified configuration|checksum mis+match/i.test(message)) return new ExecutorError("PVE_CONFLICT", `Proxmox: ${message}`, details);
+  if (CONFLICT.test(message)) return new ExecutorError("PVE_CONFLICT", `Proxmox: ${message}`, details);
   // Anything else is reported, not retried: repeating a failed mutation blindly is how VMs get cloned twice.
   return new ExecutorError("PVE_ERROR", `Proxmox answered ${status}: ${message}`, details);
 }

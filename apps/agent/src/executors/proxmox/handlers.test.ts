@@ -116,6 +116,18 @@ describe("Proxmox commands stopped while their task runs (simulator)", () => {
   });
 });
 
+describe("Proxmox task failures (simulator)", () => {
+  test("starting a VM that already runs is PVE_CONFLICT, as an answer saying so would be", async () => {
+    await using sim = await pveSimulator({ timings: { taskMs: 20, powerMs: 20 } });
+    const pve = proxmoxHandlers(targetsAt(sim.url, sim.fingerprint256));
+    const vm = { target: "default", node: "pve2", vmid: 101 };
+    const start = () => pve["proxmox.vm.start"]({ ...vm, wait: true }, context());
+    const status = (await pve["proxmox.vm.status"](vm, context())) as { status: string };
+    if (status.status !== "running") await start();
+    expect(await rejection(start())).toMatchObject({ code: "PVE_CONFLICT", details: { exitstatus: expect.stringContaining("already running") } });
+  });
+});
+
 describe("Proxmox paths built from parameters (simulator)", () => {
   test('a snapshot named ".." is refused: by the protocol, and by the client should a handler ever pass one, and the VM stays', async () => {
     await using sim = await pveSimulator();
