@@ -105,4 +105,13 @@ describe("journal", () => {
     expect(reader.prepare("SELECT id FROM commands ORDER BY id").all()).toEqual([{ id: later }]);
     reader.close();
   });
+
+  test("an ack for a command still running is ignored: its outcome is sent when it comes", () => {
+    const journal = new Journal(journalFile());
+    journal.begin(id, "agent.echo");
+    journal.markAcked([id]);
+    journal.finish({ id, status: "succeeded", result: { data: 1 }, finished_at: 2 });
+    expect(journal.unacked().map((outcome) => outcome.id)).toEqual([id]);
+    journal.close();
+  });
 });

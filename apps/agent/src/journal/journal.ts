@@ -52,7 +52,9 @@ export class Journal {
       insert: this.db.prepare("INSERT OR IGNORE INTO commands (id, name, status, received_at, started_at, executions) VALUES (?, ?, 'running', ?, ?, 1)"),
       get: this.db.prepare("SELECT id, status, result, error, started_at, finished_at FROM commands WHERE id = ?"),
       finish: this.db.prepare("UPDATE commands SET status = ?, result = ?, error = ?, finished_at = ? WHERE id = ? AND status = 'running'"),
-      ack: this.db.prepare("UPDATE commands SET acked_at = ? WHERE id = ? AND acked_at IS NULL"),
+      // Only an outcome can be acknowledged: an ack for a command still running here (its "not run" answer
+      // when the journal failed, say) must not keep its real outcome from being sent.
+      ack: this.db.prepare("UPDATE commands SET acked_at = ? WHERE id = ? AND acked_at IS NULL AND status != 'running'"),
       insertFinal: this.db.prepare(
         "INSERT OR IGNORE INTO commands (id, name, status, error, received_at, finished_at) VALUES (@id, @name, @status, @error, @now, @now)",
       ),

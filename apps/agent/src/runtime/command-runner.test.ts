@@ -30,17 +30,18 @@ function setup(extraHandlers: Partial<HandlerTable> = {}) {
     ...extraHandlers,
   } as unknown as HandlerTable;
   const results: Array<{ outcome: CommandOutcome; committedStatus: string | undefined }> = [];
+  const accepted: string[] = [];
   const runner = new CommandRunner(
     journal,
     handlers,
-    { accepted: () => {}, progress: () => {}, result: (outcome) => results.push({ outcome, committedStatus: committed(outcome.id)?.status }) },
+    { accepted: (id) => accepted.push(id), progress: () => {}, result: (outcome) => results.push({ outcome, committedStatus: committed(outcome.id)?.status }) },
     pino({ level: "silent" }),
   );
   const close = () => {
     other.close();
     journal.close();
   };
-  return { runner, journal, other, results, seenByHandler, close };
+  return { runner, journal, other, results, accepted, seenByHandler, close };
 }
 
 const dispatch = (id: string) => ({ id, name: "agent.echo", params: { data: id, delay_ms: 0 }, timeout_ms: 5_000, attempt: 1 });
@@ -65,6 +66,20 @@ describe("command runner", () => {
     expect(results).toHaveLength(1);
     expect(results[0]!.outcome).toMatchObject({ id: ids[0], status: "failed", error: { code: "EXECUTION_FAILED" } });
     expect(results[0]!.outcome.error!.message).toMatch(/^Not run: the agent's journal could not record the command \(database is locked\)/);
+    close();
+  }, 15_000);
+
+  test("a repeat of a command running here is answered accepted even when the journal cannot be asked; its real outcome follows", async () => {
+    const slow = async ({ data }: { data: unknown }) => (await new Promise((resolve) => setTimeout(resolve, 300)), { data });
+    const { runner, other, results, accepted, close } = setup({ "agent.echo": slow } as unknown as Partial<HandlerTable>);
+    runner.dispatch(dispatch(ids[0]!));
+    await until(() => accepted.length === 1);
+    other.exec("BEGIN IMMEDIATE"); // the journal is locked when the redelivery comes
+    runner.dispatch({ ...dispatch(ids[0]!), attempt: 2 });
+    other.exec("ROLLBACK");
+    expect(accepted).toEqual([ids[0], ids[0]]);
+    await until(() => results.length === 1);
+    expect(results[0]!.outcome).toMatchObject({ id: ids[0], status: "succeeded" });
     close();
   }, 15_000);
 

@@ -48,6 +48,8 @@ export class CommandRunner {
     try {
       state = this.journal.begin(command.id, command.name);
     } catch (err) {
+      // A repeat of one running here is running, whatever the journal says now.
+      if (this.running.has(command.id)) return this.output.accepted(command.id);
       // Not recorded, so not run: say so at once rather than leave the command hanging.
       this.log.error({ err, command_id: command.id }, "the journal could not record a command; it was not run");
       return this.sendResult({ id: command.id, status: "failed", error: notRecorded(err).toBody(), finished_at: Date.now() }, command.name);
