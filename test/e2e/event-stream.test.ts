@@ -85,7 +85,7 @@ describe("event stream", () => {
 
     const typo = await events("types=command.updated,command.update");
     expect(typo.status).toBe(400);
-    expect((await typo.json()).error.details).toEqual([{ path: "query.types.1", message: expect.stringContaining("command.updated") }]);
+    expect(((await typo.json()) as { error: { details: unknown } }).error.details).toEqual([{ path: "query.types.1", message: expect.stringContaining("command.updated") }]);
     const foreign = await events(`agent_id=${agent.agentId}`, other.keys.viewer);
     expect(foreign.status).toBe(404);
     const unknown = await events("agent_id=00000000-0000-4000-8000-000000000000");
