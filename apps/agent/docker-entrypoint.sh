@@ -10,6 +10,7 @@ if ! grep -q '"agent_id"' "$BOTMOX_AGENT_HOME/config.json" 2>/dev/null; then
   echo "waiting for $BOOTSTRAP" >&2
   while [ ! -s "$BOOTSTRAP" ]; do sleep 1; done
   CODE=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).pairing_code)' "$BOOTSTRAP")
-  until $AGENT pair --server "$SERVER" --code "$CODE"; do sleep 2; done
+  # The stack's own network: the control plane is plain http://control-plane:8080 there.
+  until $AGENT pair --allow-http --server "$SERVER" --code "$CODE"; do sleep 2; done
 fi
 exec $AGENT run

@@ -20,7 +20,8 @@ import { AGENT_VERSION } from "./version.js";
 
 const USAGE = `Usage: botmox-agent <command>
 
-  pair --server URL --code CODE   register this machine with the control plane (or --uri botmox://pair?...)
+  pair --server URL --code CODE   register this machine with the control plane (or --uri botmox://pair?...);
+                                  http:// only to this machine, or with --allow-http
   run                             connect and execute commands (foreground, JSON logs; SIGTERM stops cleanly)
   status                          print this agent's state as JSON (running or not); exits 1 if config or journal is unreadable
   doctor                          check vault, server reachability, TLS, clock and sign-in; exits 1 if something is broken
@@ -57,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
       fingerprint: { type: "string" },
       ca: { type: "string" },
       "secret-stdin": { type: "boolean" },
+      "allow-http": { type: "boolean" },
       "folder-root": { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
     },
@@ -94,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case "pair": {
-      const target = parsePairingTarget(values);
+      const target = parsePairingTarget({ ...values, allowHttp: values["allow-http"] ?? false });
       // A running agent keeps the identity it started with: pairing under it would leave status and the agent disagreeing.
       const unlock = lockHome(home);
       const vault = openVault(home, config.instance_id, process.env);

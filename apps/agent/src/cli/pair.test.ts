@@ -18,7 +18,18 @@ describe("pairing target", () => {
   test("the server is reduced to its origin, from the flags or a pairing URI", () => {
     expect(parsePairingTarget({ server: "https://cp.example.com:8443/some/path", code: "BMX-AAAA-BBBB" })).toEqual({ server: "https://cp.example.com:8443", code: "BMX-AAAA-BBBB" });
     const uri = `botmox://pair?server=${encodeURIComponent("http://10.0.0.5:8080")}&code=BMX-AAAA-BBBB`;
-    expect(parsePairingTarget({ uri })).toEqual({ server: "http://10.0.0.5:8080", code: "BMX-AAAA-BBBB" });
+    expect(parsePairingTarget({ uri, allowHttp: true })).toEqual({ server: "http://10.0.0.5:8080", code: "BMX-AAAA-BBBB" });
+  });
+
+  test("plain http:// is for this machine only, unless asked for: the code and every command would cross the network in clear", () => {
+    for (const server of ["http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080"]) {
+      expect(parsePairingTarget({ server, code: "BMX-AAAA-BBBB" }).server, server).toBe(server);
+    }
+    for (const server of ["http://10.0.0.5:8080", "http://cp.example.com"]) {
+      expect(() => parsePairingTarget({ server, code: "BMX-AAAA-BBBB" }), server).toThrow(/in clear.*use https:\/\/, or pass --allow-http/);
+      expect(() => parsePairingTarget({ uri: `botmox://pair?server=${encodeURIComponent(server)}&code=X` }), server).toThrow(/--allow-http/);
+      expect(parsePairingTarget({ server, code: "BMX-AAAA-BBBB", allowHttp: true }).server).toBe(new URL(server).origin);
+    }
   });
 
   test("a server without http:// or https:// is refused with a message that says what to type", () => {

@@ -7,27 +7,39 @@ import { UsageError } from "./usage-error.js";
 
 const PENDING_KEY_SECRET = `${PRIVATE_KEY_SECRET}.pending`;
 
-/** The control plane's origin; checked before anything touches the vault or the one-time code. */
-function serverOrigin(server: string): string {
+const isLoopback = (host: string) => host === "localhost" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+/**
+ * The control plane's origin; checked before anything touches the vault or the one-time code.
+ * Plain http:// carries the pairing code and every command in clear, and nothing would tell a
+ * fake control plane from the real one: only this machine (loopback), or with `allowHttp`.
+ */
+function serverOrigin(server: string, allowHttp: boolean): string {
   const url = URL.canParse(server) ? new URL(server) : undefined;
   if (url?.protocol !== "http:" && url?.protocol !== "https:") {
     throw new Error(`The server must be an http:// or https:// URL such as https://botmox.example.com, not "${server}"`);
+  }
+  if (url.protocol === "http:" && !allowHttp && !isLoopback(url.hostname)) {
+    throw new Error(
+      `http://${url.host} would carry the pairing code and every command in clear, and anyone on the way could pose as the control plane: use https://, or pass --allow-http on a network you trust`,
+    );
   }
   return url.origin;
 }
 
 /** Accepts `--server URL --code CODE` or a `botmox://pair?server=...&code=...` URI. */
-export function parsePairingTarget(input: { server?: string; code?: string; uri?: string }): { server: string; code: string } {
+export function parsePairingTarget(input: { server?: string; code?: string; uri?: string; allowHttp?: boolean }): { server: string; code: string } {
+  const allowHttp = input.allowHttp ?? false;
   if (input.uri) {
     const uri = URL.canParse(input.uri) ? new URL(input.uri) : undefined;
     if (uri?.protocol !== "botmox:") throw new Error(`Not a pairing URI (botmox://pair?server=...&code=...): ${input.uri}`);
     const server = uri.searchParams.get("server");
     const code = uri.searchParams.get("code");
     if (!server || !code) throw new Error("The pairing URI needs server= and code=");
-    return { server: serverOrigin(server), code };
+    return { server: serverOrigin(server, allowHttp), code };
   }
   if (!input.server || !input.code) throw new UsageError("pair needs --server URL and --code CODE (or --uri botmox://pair?...)");
-  return { server: serverOrigin(input.server), code: input.code };
+  return { server: serverOrigin(input.server, allowHttp), code: input.code };
 }
 
 /**
@@ -35,7 +47,7 @@ export function parsePairingTarget(input: { server?: string; code?: string; uri?
  * stores the private half. The private key never leaves this machine.
  */
 export async function pair(input: { server: string; code: string; config: AgentConfig; vault: Vault; caPem?: string }): Promise<AgentConfig> {
-  const server = serverOrigin(input.server);
+  const server = serverOrigin(input.server, true); // its scheme was judged by parsePairingTarget
   const keys = generateAgentKeyPair();
   // Prove the vault works before consuming the one-time code, without touching a key already in use.
   await input.vault.set(PENDING_KEY_SECRET, keys.privateKeyBase64);
