@@ -54,7 +54,7 @@ describe("Proxmox VE through the control plane (simulator validating the real PV
     }
     await run("proxmox.vm.start", vm);
     const again = await run("proxmox.vm.start", vm);
-    expect(again.error).toMatchObject({ code: "PVE_TASK_FAILED", details: { exitstatus: "VM 102 already running", log_tail: expect.arrayContaining(["TASK ERROR: VM 102 already running"]) } });
+    expect(again.error).toMatchObject({ code: "PVE_CONFLICT", details: { exitstatus: "VM 102 already running", log_tail: expect.arrayContaining(["TASK ERROR: VM 102 already running"]) } });
     await run("proxmox.vm.stop", vm);
 
     expect((await run("proxmox.vm.snapshot.create", { ...vm, snapname: "clean", description: "fresh install" })).status).toBe("succeeded");

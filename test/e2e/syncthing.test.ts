@@ -85,7 +85,7 @@ describe("SyncThing through the control plane (real SyncThing 1.19.2)", () => {
     expect(JSON.parse(rooted.stdout).folder_roots).toEqual([root]);
     expect((await agent.cli(["targets", "add", "syncthing", "wide", "--from-config", st.configPath, "--folder-root", dirname(dirname(agent.home))])).code).toBe(0);
     const relativeRoot = await agent.cli(["targets", "add", "syncthing", "loose", "--from-config", st.configPath, "--folder-root", "bots"]);
-    expect(relativeRoot.code).toBe(1);
+    expect(relativeRoot.code).toBe(2); // a usage mistake
     expect(relativeRoot.output).toContain("--folder-root must be an absolute directory path");
     await agent.start();
     const run = commander(tenant, agent);
