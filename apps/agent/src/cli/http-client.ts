@@ -1,6 +1,7 @@
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { proxyFor } from "../tunnel/proxy.js";
+import { explainConnectionError } from "./connection-errors.js";
 
 export class HttpError extends Error {
   constructor(
@@ -52,7 +53,7 @@ export function requestJson<T>(method: "GET" | "POST", url: string, body?: unkno
       },
     );
     req.on("timeout", () => req.destroy(new Error(`${url} did not answer within ${timeoutMs} ms`)));
-    req.on("error", reject);
+    req.on("error", (err) => reject(explainConnectionError(err, target, proxy?.proxy)));
     req.end(payload);
   });
 }

@@ -42,13 +42,15 @@ export async function targetsCommand(targets: Targets, args: TargetsArgs, readSt
       let url = args.url;
       let apiKey: string | undefined;
       if (args.fromConfig) {
-        const fromFile = readSyncthingConfig(args.fromConfig);
+        const configXml = args.fromConfig;
+        const fromFile = readFlagFile("--from-config", configXml, () => readSyncthingConfig(configXml));
         apiKey = fromFile.apiKey;
         url ??= fromFile.url;
       } else if (args.apiKeyStdin) {
         apiKey = readStdin().split(/\r?\n/, 1)[0]?.trim();
       }
       if (!url) throw new UsageError("targets add syncthing needs --url http://HOST:8384 (or --from-config PATH)");
+      checkUrlFlag(url, "http://HOST:8384");
       if (!apiKey) throw new Error("targets add syncthing needs the API key: --api-key-stdin or --from-config PATH_TO_config.xml");
       const folderRoots = (args.folderRoots ?? []).map((root) => {
         const normal = normalizeFolderRoot(root);
@@ -70,6 +72,10 @@ async function addProxmox(targets: Targets, args: TargetsArgs, readStdin: () => 
   if (!args.url) throw new UsageError("targets add proxmox needs --url https://HOST:8006");
   if (!args.tokenId) throw new UsageError("targets add proxmox needs --token-id USER@REALM!TOKENID");
   if (args.fingerprint && args.caFile) throw new UsageError("Give --fingerprint or --ca, not both");
+  checkUrlFlag(args.url, "https://HOST:8006");
+  // Read before the secret is asked for: a wrong path should not cost typing it.
+  const caFile = args.caFile ? resolve(args.caFile) : undefined;
+  const caPem = caFile ? readFlagFile("--ca", caFile, () => readFileSync(caFile, "utf8")) : undefined;
   targets.assertNameFor(args.name, "proxmox");
   if (!args.fingerprint && !args.caFile) {
     // TLS verification is never switched off: show what the server presents and how to pin it.
@@ -84,13 +90,12 @@ async function addProxmox(targets: Targets, args: TargetsArgs, readStdin: () => 
   }
   const secret = args.secretStdin ? readStdin().split(/\r?\n/, 1)[0]?.trim() : await promptHidden(`API token secret for ${args.tokenId}: `);
   if (!secret) throw new Error("The API token secret is empty");
-  const caFile = args.caFile ? resolve(args.caFile) : undefined;
   const client = new ProxmoxClient({
     url: args.url,
     tokenId: args.tokenId,
     secret,
     ...(args.fingerprint ? { fingerprint: args.fingerprint } : {}),
-    ...(caFile ? { caPem: readFileSync(caFile, "utf8") } : {}),
+    ...(caPem ? { caPem } : {}),
   });
   try {
     // Prove TLS and the token before storing anything.
@@ -99,5 +104,21 @@ async function addProxmox(targets: Targets, args: TargetsArgs, readStdin: () => 
     return { added: args.name, replaced, kind: "proxmox", url: args.url, token_id: args.tokenId, version: version.version };
   } finally {
     client.close();
+  }
+}
+
+function checkUrlFlag(url: string, example: string): void {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  if (parsed?.protocol !== "http:" && parsed?.protocol !== "https:") throw new UsageError(`--url must be a URL such as ${example}, not "${url}"`);
+}
+
+/** A file named on the command line, read with the flag named when it cannot be. */
+function readFlagFile<T>(flag: string, path: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "ENOENT" || code === "EACCES" || code === "EISDIR") throw new Error(`${flag} ${path} cannot be read (${code})`);
+    throw err;
   }
 }

@@ -18,6 +18,19 @@ describe("botmox-agent command line", () => {
       expect(result.stderr, args.join(" ")).toContain("Usage: botmox-agent");
     }
     for (const args of [["--help"], ["help"]]) expect(agent(...args).status).toBe(0);
+    const noScheme = agent("targets", "add", "proxmox", "pve", "--url", "127.0.0.1:8006", "--token-id", "root@pam!botmox", "--fingerprint", "AA");
+    expect(noScheme.status).toBe(2);
+    expect(noScheme.stderr).toContain('--url must be a URL such as https://HOST:8006, not "127.0.0.1:8006"');
+  });
+
+  test("a file named by a flag that cannot be read is named with its flag", () => {
+    const missing = join(home, "nope.pem");
+    const ca = agent("targets", "add", "proxmox", "pve", "--url", "https://127.0.0.1:9", "--token-id", "root@pam!botmox", "--ca", missing, "--secret-stdin");
+    expect(ca.status).toBe(1);
+    expect(ca.stderr).toContain(`--ca ${missing} cannot be read (ENOENT)`);
+    const config = agent("targets", "add", "syncthing", "st", "--from-config", join(home, "nope.xml"));
+    expect(config.status).toBe(1);
+    expect(config.stderr).toContain(`--from-config ${join(home, "nope.xml")} cannot be read (ENOENT)`);
   });
 
   test("Ctrl-C at the hidden secret prompt exits 130 and stores nothing", async () => {
