@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -113,5 +113,11 @@ describe("journal", () => {
     journal.finish({ id, status: "succeeded", result: { data: 1 }, finished_at: 2 });
     expect(journal.unacked().map((outcome) => outcome.id)).toEqual([id]);
     journal.close();
+  });
+
+  test("a damaged journal file is named, with what to do", () => {
+    const file = journalFile();
+    writeFileSync(file, "this is not a database, it is a text file long enough to have a header".repeat(10));
+    expect(() => new Journal(file)).toThrow(`The journal ${file} is not a database (damaged?): move it aside`);
   });
 });

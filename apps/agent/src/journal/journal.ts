@@ -26,7 +26,13 @@ export class Journal {
   constructor(file: string) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     this.db = new Database(file, sqliteOptions() as Database.Options);
-    this.db.pragma("journal_mode = WAL");
+    try {
+      this.db.pragma("journal_mode = WAL");
+    } catch (err) {
+      this.db.close();
+      if ((err as { code?: string }).code !== "SQLITE_NOTADB") throw err;
+      throw new Error(`The journal ${file} is not a database (damaged?): move it aside to start a fresh one; the results it held that the control plane has not acknowledged are lost with it`, { cause: err });
+    }
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(`
