@@ -83,6 +83,24 @@ describe("command runner", () => {
     close();
   }, 15_000);
 
+  test("an outcome the journal cannot record (disk full) is still resent until acknowledged, and answers a repeat", async () => {
+    const { runner, journal, results, close } = setup();
+    // Fault injection: the journal's connection may grow by a couple of pages, not by the result.
+    const db = (journal as unknown as { db: Database.Database }).db;
+    db.pragma(`max_page_count = ${(db.pragma("page_count", { simple: true }) as number) + 2}`);
+    const big = { ...dispatch(ids[0]!), params: { data: "x".repeat(64 * 1024), delay_ms: 0 } };
+    runner.dispatch(big);
+    await until(() => results.length === 1);
+    expect(results[0]!.outcome).toMatchObject({ id: ids[0], status: "succeeded" });
+
+    expect(runner.resendUnacknowledged()).toBe(1); // the connection dropped before the ack: it goes again
+    runner.dispatch({ ...big, attempt: 2 }); // a redelivery is answered with it, not run again
+    expect(results.map((r) => r.outcome.id)).toEqual([ids[0], ids[0], ids[0]]);
+    runner.acknowledged([ids[0]!]);
+    expect(runner.resendUnacknowledged()).toBe(0);
+    close();
+  });
+
   test("the periodic resender waits from an outcome's last send, not from when it finished", async () => {
     const { runner, journal, results, close } = setup();
     const longAgo = Date.now() - 60_000;

@@ -24,6 +24,8 @@ export class CommandRunner {
   private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   /** When each outcome not acknowledged yet was last sent: the resender waits from then, not from when it finished. */
   private readonly sentAt = new Map<string, number>();
+  /** Outcomes the journal could not record (disk full): kept here until acknowledged, so they are still resent and repeats answered. */
+  private readonly unjournaled = new Map<string, CommandOutcome>();
   private accepting = true;
 
   constructor(
@@ -44,6 +46,8 @@ export class CommandRunner {
       this.log.info({ command_id: command.id }, "shutting down; leaving command for redelivery");
       return;
     }
+    const kept = this.unjournaled.get(command.id);
+    if (kept) return this.sendResult(kept);
     let state: BeginResult;
     try {
       state = this.journal.begin(command.id, command.name);
@@ -80,13 +84,16 @@ export class CommandRunner {
 
   acknowledged(ids: readonly string[]): void {
     this.journal.markAcked(ids);
-    for (const id of ids) this.sentAt.delete(id);
+    for (const id of ids) {
+      this.sentAt.delete(id);
+      this.unjournaled.delete(id);
+    }
   }
 
   /** Sends again the results not acknowledged yet that were last sent at least `olderThanMs` ago (or never since this start). */
   resendUnacknowledged(olderThanMs = 0): number {
     const before = Date.now() - olderThanMs;
-    const outcomes = this.journal.unacked().filter((outcome) => (this.sentAt.get(outcome.id) ?? -Infinity) <= before);
+    const outcomes = [...this.journal.unacked(), ...this.unjournaled.values()].filter((outcome) => (this.sentAt.get(outcome.id) ?? -Infinity) <= before);
     for (const outcome of outcomes) this.sendResult(outcome);
     return outcomes.length;
   }
@@ -140,8 +147,9 @@ export class CommandRunner {
           this.journal.finish(outcome);
           await this.journal.durable();
         } catch (err) {
-          // The control plane still gets the real outcome; only the local copy is missing.
+          // The control plane still gets the real outcome, resent from memory until acknowledged; only the local copy is missing.
           this.log.error({ err, command_id: command.id }, "could not journal the outcome; sending it anyway");
+          this.unjournaled.set(outcome.id, outcome);
         }
         if (debug) log().debug({ status: outcome.status, error_code: outcome.error?.code }, "command finished");
         this.sendResult(outcome, command.name);
