@@ -79,10 +79,13 @@ describe("GroupCommit when SQLite rolls back the whole transaction (disk full)",
     const full = writes.run(() => db.prepare("INSERT INTO blobs (data) VALUES (?)").run(Buffer.alloc(1024 * 1024)).changes);
     const after = writes.run(() => db.prepare("INSERT INTO items (id) VALUES (2)").run().changes);
 
+    // A writer that asks whether its write is durable, after the failure and a write in a new batch, hears it is lost.
+    await expect(writes.committed()).rejects.toMatchObject({ code: "SQLITE_FULL" });
     await expect(full).rejects.toMatchObject({ code: "SQLITE_FULL" });
     await expect(before).rejects.toMatchObject({ code: "SQLITE_FULL" });
     await expect(after).resolves.toBe(1);
     expect(count(other)).toBe(1);
     expect(other.prepare("SELECT id FROM items").all()).toEqual([{ id: 2 }]);
+    await expect(writes.committed()).resolves.toBeUndefined(); // once a later batch is durable, all is well again
   });
 });

@@ -33,6 +33,8 @@ export class GroupCommit {
   private batch: { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | undefined;
   /** Until then the lock was last seen held by another process: waits are short, so a queue of writes does not freeze the loop a second each. */
   private outageUntil = 0;
+  /** The last batch SQLite rolled back whole, until a later one commits (see committed()). */
+  private lost: Promise<void> | undefined;
   private readonly beginStatement: Database.Statement;
   private readonly commitStatement: Database.Statement;
 
@@ -64,7 +66,9 @@ export class GroupCommit {
 
   /** Settles once every write made so far is committed; rejects if their commit failed (they are gone). */
   committed(): Promise<void> {
-    return this.batch?.promise ?? Promise.resolve();
+    const open = this.batch?.promise;
+    if (!this.lost) return open ?? Promise.resolve();
+    return open ? Promise.all([this.lost, open]).then(() => undefined) : this.lost;
   }
 
   /** Makes the write in the open transaction, opening one (committed on the next turn) if needed. */
@@ -100,6 +104,9 @@ export class GroupCommit {
     if (!batch || this.db.inTransaction) return;
     this.batch = undefined;
     batch.reject(storeError(err));
+    // Whoever wrote before the failure asks committed() after it, in this same turn (a result is
+    // acknowledged only once durable): the loss must reach them, not a batch opened since.
+    this.lost = batch.promise;
   }
 
   private begin(): void {
@@ -133,5 +140,6 @@ export class GroupCommit {
       return;
     }
     batch.resolve();
+    this.lost = undefined; // a later batch is durable: what was lost has been reported by now
   }
 }
