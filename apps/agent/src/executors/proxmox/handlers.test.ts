@@ -128,6 +128,18 @@ describe("Proxmox task failures (simulator)", () => {
   });
 });
 
+describe("Proxmox clones whose task fails (simulator)", () => {
+  test("a clone failing for another reason than its VM id (a checksum mismatch) is reported once, not retried with id after id", async () => {
+    await using sim = await pveSimulator({ timings: { cloneMs: 20 } });
+    sim.taskFailures.push({ type: "qmclone", exitstatus: "checksum mismatch (file change by other user?)" });
+    const pve = proxmoxHandlers(targetsAt(sim.url, sim.fingerprint256));
+    const ctx = context();
+    const error = await rejection(pve["proxmox.vm.clone"]({ target: "default", node: "pve1", vmid: 9000, name: "bot-once", full: false, wait: true }, ctx));
+    expect(error).toMatchObject({ code: "PVE_CONFLICT" });
+    expect(ctx.messages.filter((message) => message.includes("was taken by another client"))).toEqual([]);
+  });
+});
+
 describe("Proxmox paths built from parameters (simulator)", () => {
   test('a snapshot named ".." is refused: by the protocol, and by the client should a handler ever pass one, and the VM stays', async () => {
     await using sim = await pveSimulator();

@@ -166,7 +166,9 @@ function outcomeUnknownOf(err: unknown, newid: number): unknown {
 /** PVE refused the new VM id because another VM got it first: at the API call, or in the clone worker. */
 function isNewidCollision(err: unknown): err is ExecutorError {
   if (!(err instanceof ExecutorError)) return false;
-  if (err.code === "PVE_CONFLICT") return true;
-  const exitstatus = (err.details as { exitstatus?: string } | undefined)?.exitstatus ?? "";
-  return err.code === "PVE_TASK_FAILED" && /unable to create VM \d+: config file already exists/.test(exitstatus);
+  const exitstatus = (err.details as { exitstatus?: string } | undefined)?.exitstatus;
+  // A clone task that failed says which: only its VM id being taken is a collision (a checksum
+  // mismatch or a full disk is not, and would otherwise be retried with id after id).
+  if (exitstatus !== undefined) return /unable to create VM \d+: config file already exists/.test(exitstatus);
+  return err.code === "PVE_CONFLICT";
 }
