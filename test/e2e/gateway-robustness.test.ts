@@ -202,6 +202,7 @@ describe("the gateway survives bad input", () => {
     const slow = (text: string) => {
       const socket = connect(Number(port), "127.0.0.1");
       socket.on("error", () => {});
+      socket.resume(); // read what comes back, as a client does
       socket.write(text);
       return new Promise<number>((resolve) => {
         const started = Date.now();
@@ -213,6 +214,8 @@ describe("the gateway survives bad input", () => {
     const stream = await openEventStream(`${cp.url}/api/v1/events`, tenant.keys.viewer);
 
     const cutOff = Promise.all([
+      // A keep-alive connection whose first request went through, and whose second never ends.
+      slow("GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\nPOST /api/v1/agents/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"),
       slow("GET /api/v1/health HTTP/1.1\r\nHost: x\r\n"), // headers never end
       slow("POST /api/v1/agents/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"code\""), // nor does the body
       slow(`GET ${WS_PATH} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`), // nor an upgrade

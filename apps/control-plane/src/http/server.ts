@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { MAX_FRAME_BYTES } from "@botmox/protocol";
 import { ApiError, toApiError } from "../errors/api-error.js";
 import type { RouteContext } from "./context.js";
@@ -17,6 +17,8 @@ export function buildHttpServer(ctx: RouteContext): FastifyInstance {
   cutOffSilentClients(app, ctx.config.HTTP_REQUEST_TIMEOUT_MS);
 
   app.setErrorHandler((err, request, reply) => {
+    // The client left before its request was in (a cut-off, a reset): nobody to answer, nothing to report.
+    if (request.raw.destroyed && (err as { code?: string }).code === "ECONNRESET") return;
     const error = toApiError(err);
     if (error.status >= 500 && error.code === "INTERNAL") ctx.log.error({ err, url: request.url, method: request.method }, "request failed");
     return reply.code(error.status).headers(error.headers).send(error.toBody());
@@ -37,15 +39,32 @@ export function buildHttpServer(ctx: RouteContext): FastifyInstance {
 }
 
 /**
- * A connection that goes silent before its request (or upgrade) is in is closed: otherwise anyone
- * who reaches the port could hold connections open until descriptors run out. Once a request is
- * in, the timer stops, so long ?wait= answers and event streams are not cut; an upgraded socket
- * is the gateway's (ws clears the timer and runs its own heartbeat).
+ * A client that does not finish sending its request (or upgrade) in time is cut off: otherwise
+ * anyone who reaches the port could hold connections open until descriptors run out. A new
+ * connection gets an idle timer until its first request's headers are in (an upgraded socket is
+ * the gateway's: ws clears the timer and runs its own heartbeat); then every request, the later
+ * ones of a keep-alive connection too, has `limitMs` to deliver its body. Once a request is in,
+ * nothing is timed: long ?wait= answers and event streams are not cut.
  */
-function cutOffSilentClients(app: FastifyInstance, idleMs: number): void {
-  app.server.on("connection", (socket: Socket) => socket.setTimeout(idleMs));
+function cutOffSilentClients(app: FastifyInstance, limitMs: number): void {
+  app.server.on("connection", (socket: Socket) => socket.setTimeout(limitMs));
+  const receiving = new WeakMap<object, NodeJS.Timeout>();
+  const received = (request: FastifyRequest) => {
+    clearTimeout(receiving.get(request.raw));
+    receiving.delete(request.raw);
+  };
+  app.addHook("onRequest", (request, _reply, done) => {
+    receiving.set(request.raw, setTimeout(() => request.raw.socket.destroy(), limitMs).unref());
+    done();
+  });
   app.addHook("preHandler", (request, _reply, done) => {
+    received(request);
     request.raw.socket.setTimeout(0);
+    done();
+  });
+  // Answered before its handler (a 400, a 404): its timer must not cut the connection's next request.
+  app.addHook("onResponse", (request, _reply, done) => {
+    received(request);
     done();
   });
 }
