@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { commander, pairAgent, startControlPlane } from "../support/botmox.js";
@@ -92,7 +92,10 @@ describe("SyncThing through the control plane (real SyncThing 1.19.2)", () => {
 
     const unrooted = await run("syncthing.folder.add", { target: "open", id: "anything", path: join(st.dataDir, "anything") });
     expect(unrooted.error).toMatchObject({ code: "ST_PATH_NOT_ALLOWED", message: expect.stringContaining("--folder-root") });
-    for (const path of [agent.home, join(agent.home, "vault.enc"), "/root/.ssh", join(root, "..", "escape"), "bots/inner", "~/bots"]) {
+    // A link under the root (a remote device can sync one in) is judged by where it leads.
+    mkdirSync(root, { recursive: true });
+    symlinkSync(agent.home, join(root, "innocent"));
+    for (const path of [agent.home, join(agent.home, "vault.enc"), "/root/.ssh", join(root, "..", "escape"), "bots/inner", "~/bots", join(root, "innocent"), join(root, "innocent", "deeper")]) {
       const refused = await run("syncthing.folder.add", { target: "rooted", id: "stolen", path });
       expect(refused.error, path).toMatchObject({ code: "ST_PATH_NOT_ALLOWED" });
     }
@@ -100,9 +103,14 @@ describe("SyncThing through the control plane (real SyncThing 1.19.2)", () => {
     expect(overHome.error).toMatchObject({ code: "ST_PATH_NOT_ALLOWED", message: expect.stringContaining("the agent's own files") });
     const offered = await run("syncthing.pending.accept", { target: "rooted", folder: "offered", device_id: st.deviceId, path: "/etc" });
     expect(offered.error).toMatchObject({ code: "ST_PATH_NOT_ALLOWED" });
+    // A folder set up outside the roots by other means is not shared through this target either.
+    const outside = await fetch(`${st.apiUrl}/rest/config/folders`, { method: "POST", headers: { "X-API-Key": st.apiKey, "content-type": "application/json" }, body: JSON.stringify({ id: "outside", path: join(st.dataDir, "outside") }) });
+    expect(outside.ok).toBe(true);
+    expect((await run("syncthing.folder.share", { target: "rooted", folder: "outside", device_id: st.deviceId })).error).toMatchObject({ code: "ST_PATH_NOT_ALLOWED" });
+    expect((await run("syncthing.pending.accept", { target: "rooted", folder: "outside", device_id: st.deviceId, path: join(root, "decoy") })).error).toMatchObject({ code: "ST_PATH_NOT_ALLOWED" });
     expect((await run("syncthing.folder.add", { target: "rooted", id: "inside", path: join(root, "inside") })).status).toBe("succeeded");
     const folders = (await run("syncthing.folders.list", { target: "rooted" })).result.folders as Array<{ id: string; path: string }>;
-    expect(folders.filter((folder) => folder.id !== "default").map((folder) => [folder.id, folder.path])).toEqual([["inside", join(root, "inside")]]);
+    expect(folders.filter((folder) => folder.id !== "default" && folder.id !== "outside").map((folder) => [folder.id, folder.path])).toEqual([["inside", join(root, "inside")]]);
   });
 
   test("errors an operator can act on: ST_NOT_FOUND, ST_INVALID_PARAMS, ST_AUTH, ST_UNREACHABLE and recovery", async () => {

@@ -1,3 +1,4 @@
+import { realpathSync } from "node:fs";
 import { posix, win32 } from "node:path";
 import { ExecutorError } from "../executor-error.js";
 
@@ -10,10 +11,35 @@ export function normalizeFolderRoot(path: string): string | undefined {
   return style.isAbsolute(path) ? style.resolve(path) : undefined;
 }
 
+/** Filesystems of Windows and (by default) macOS ignore case: so do comparisons of their paths. */
+const caseBlind = (style: typeof posix) => style === win32 || process.platform === "darwin";
+
+/**
+ * The path with every symbolic link in its existing part resolved (what the filesystem means by
+ * it), the part not created yet appended as is. A path of the other platform's kind is taken as
+ * written: it names another machine's files, which this one cannot look at.
+ */
+function realFolderPath(path: string): string {
+  const style = flavour(path);
+  if ((style === win32) !== (process.platform === "win32")) return path;
+  let existing = path;
+  const missing: string[] = [];
+  for (;;) {
+    try {
+      return style.join(realpathSync.native(existing), ...missing);
+    } catch {
+      const parent = style.dirname(existing);
+      if (parent === existing) return path;
+      missing.unshift(style.basename(existing));
+      existing = parent;
+    }
+  }
+}
+
 function inside(path: string, root: string): boolean {
   const style = flavour(root);
   if (flavour(path) !== style) return false;
-  const fold = (value: string) => (style === win32 ? value.toLowerCase() : value);
+  const fold = (value: string) => (caseBlind(style) ? value.toLowerCase() : value);
   const relative = style.relative(fold(root), fold(path));
   return relative === "" || (relative !== ".." && !relative.startsWith(`..${style.sep}`) && !style.isAbsolute(relative));
 }
@@ -32,8 +58,13 @@ export function checkFolderPath(input: { target: string; path: string; roots: re
   if (roots.length === 0) {
     throw refuse(`Target "${target}" allows no folder paths: add the directories SyncThing may share on this machine with \`botmox-agent targets add syncthing ${target} … --folder-root DIR\``);
   }
-  if (!roots.some((root) => inside(normal, root))) throw refuse(`${normal} is outside the folder roots of target "${target}": ${roots.join(", ")}`);
+  // Judged by what the filesystem means: a link under a root may point anywhere (a device can sync one in).
+  const real = realFolderPath(normal);
+  if (!roots.some((root) => inside(real, realFolderPath(root)))) {
+    throw refuse(`${normal}${real !== normal ? ` (that is ${real})` : ""} is outside the folder roots of target "${target}": ${roots.join(", ")}`);
+  }
   const home = normalizeFolderRoot(input.agentHome);
-  if (home && (inside(normal, home) || inside(home, normal))) throw refuse(`${normal} overlaps the agent's own files (${home}), which are never shared`);
-  return normal;
+  const realHome = home && realFolderPath(home);
+  if (realHome && (inside(real, realHome) || inside(realHome, real))) throw refuse(`${normal} overlaps the agent's own files (${home}), which are never shared`);
+  return real;
 }

@@ -2,6 +2,7 @@ import type { Targets } from "../../targets/targets.js";
 import type { HandlerTable } from "../handler.js";
 import { SyncthingClient } from "./client.js";
 import { checkFolderPath } from "./folder-roots.js";
+import { ExecutorError } from "../executor-error.js";
 import { withoutEncryptionPasswords } from "./redact.js";
 
 type SyncthingHandlers = { [N in keyof HandlerTable as N extends `syncthing.${string}` ? N : never]: HandlerTable[N] };
@@ -18,6 +19,19 @@ export function syncthingHandlers(targets: Targets): SyncthingHandlers {
     const { config, client } = await connect(target);
     return { client, path: checkFolderPath({ target, path, roots: config.folder_roots, agentHome: targets.home }) };
   };
+  /**
+   * For commands that share a folder SyncThing may already have (wherever it was set up): its
+   * configured path must pass the same check as a new one's. Undefined when it is not configured.
+   */
+  const checkConfiguredFolder = async (target: string, folder: string, signal: AbortSignal) => {
+    const { config, client } = await connect(target);
+    const configured = await client.folder({ folder }, { signal }).catch((err: unknown) => {
+      if ((err as { code?: string }).code === "ST_NOT_FOUND") return undefined;
+      throw err;
+    });
+    if (configured) checkFolderPath({ target, path: configured.path, roots: config.folder_roots, agentHome: targets.home });
+    return { client, configured };
+  };
 
   return {
     "syncthing.status": async ({ target }, { signal }) => (await client(target)).status({ signal }),
@@ -33,7 +47,11 @@ export function syncthingHandlers(targets: Targets): SyncthingHandlers {
       const { client, path } = await clientForPath(target, params.path);
       return { folder: withoutEncryptionPasswords(await client.folderAdd({ ...params, path }, { signal })) };
     },
-    "syncthing.folder.share": async ({ target, ...params }, { signal }) => (await client(target)).folderShare(params, { signal }),
+    "syncthing.folder.share": async ({ target, ...params }, { signal }) => {
+      const { client, configured } = await checkConfiguredFolder(target, params.folder, signal);
+      if (!configured) throw new ExecutorError("ST_NOT_FOUND", `folder "${params.folder}" is not configured`, { folder: params.folder });
+      return client.folderShare(params, { signal });
+    },
     "syncthing.folder.unshare": async ({ target, ...params }, { signal }) => (await client(target)).folderUnshare(params, { signal }),
     "syncthing.folder.remove": async ({ target, ...params }, { signal }) => (await client(target)).folderRemove(params, { signal }),
     "syncthing.folder.pause": async ({ target, ...params }, { signal }) => (await client(target)).folderPause(params, { signal }),
@@ -43,7 +61,10 @@ export function syncthingHandlers(targets: Targets): SyncthingHandlers {
     "syncthing.pending.list": async ({ target }, { signal }) => (await client(target)).pendingList({ signal }),
     "syncthing.pending.accept": async ({ target, ...params }, { signal }) => {
       if (!("folder" in params)) return (await client(target)).pendingAcceptDevice(params, { signal });
-      const { client: st, path } = await clientForPath(target, params.path);
+      // A folder configured already is shared as it is (the path given is not used): its own path is what is checked.
+      const { client: st, configured } = await checkConfiguredFolder(target, params.folder, signal);
+      if (configured) return st.pendingAcceptFolder(params, { signal });
+      const { path } = await clientForPath(target, params.path);
       return st.pendingAcceptFolder({ ...params, path }, { signal });
     },
     "syncthing.pending.reject": async ({ target, ...params }, { signal }) => (await client(target)).pendingReject(params, { signal }),
