@@ -75,7 +75,7 @@ describe("pairing, revocation and tenant isolation", () => {
     expect(blocked.status).toBe(429);
     expect(blocked.body.error.code).toBe("TOO_MANY_ATTEMPTS");
     expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(500);
-    // The code was not spent by the refused attempt: an operator can still pair with it.
+    // The refused attempt registered nothing.
     expect((await tenant.api.get("/api/v1/agents")).body.agents).toEqual([]);
   });
 

@@ -1,40 +1,44 @@
 import { describe, expect, test } from "vitest";
-import { FailureLimiter } from "./failure-limiter.js";
+import { clientKey, FailureLimiter } from "./failure-limiter.js";
 
 describe("FailureLimiter", () => {
-  test("an address is blocked after its failures until its window ends; others are not", () => {
+  test("a client is held back after its failures until its window ends; others are not", () => {
     let now = 1_000;
-    const limiter = new FailureLimiter({ perKey: 3, overall: 100, windowMs: 60_000 }, () => now);
-    for (let i = 0; i < 3; i++) {
-      expect(limiter.blockedFor("a")).toBe(0);
-      limiter.recordFailure("a");
-    }
-    expect(limiter.blockedFor("a")).toBe(60_000);
-    expect(limiter.blockedFor("b")).toBe(0);
+    const limiter = new FailureLimiter({ perKey: 3, windowMs: 60_000 }, () => now);
+    for (let i = 0; i < 3; i++) expect(limiter.attempt("a").waitMs).toBe(0);
+    expect(limiter.attempt("a").waitMs).toBe(60_000);
+    expect(limiter.attempt("b").waitMs).toBe(0);
     now += 59_000;
-    expect(limiter.blockedFor("a")).toBe(1_000);
+    expect(limiter.attempt("a").waitMs).toBe(1_000);
     now += 1_000;
-    expect(limiter.blockedFor("a")).toBe(0);
+    expect(limiter.attempt("a").waitMs).toBe(0);
   });
 
-  test("failures from many addresses together block everyone for the rest of the window", () => {
-    let now = 0;
-    const limiter = new FailureLimiter({ perKey: 3, overall: 5, windowMs: 10_000 }, () => now);
-    for (let i = 0; i < 5; i++) limiter.recordFailure(`addr-${i}`);
-    expect(limiter.blockedFor("fresh")).toBe(10_000);
-    now = 10_000;
-    expect(limiter.blockedFor("fresh")).toBe(0);
+  test("attempts in flight count: a burst cannot pass before its first failure is known; a success gives its attempt back", () => {
+    const limiter = new FailureLimiter({ perKey: 3, windowMs: 60_000 }, () => 0);
+    const burst = Array.from({ length: 10 }, () => limiter.attempt("a"));
+    expect(burst.filter((attempt) => attempt.waitMs === 0)).toHaveLength(3);
+    burst[0]!.succeeded();
+    expect(limiter.attempt("a").waitMs).toBe(0);
+    expect(limiter.attempt("a").waitMs).toBeGreaterThan(0);
   });
 
-  test("memory stays bounded: the oldest addresses are forgotten first", () => {
+  test("memory stays bounded: the oldest clients are forgotten first", () => {
     let now = 0;
-    const limiter = new FailureLimiter({ perKey: 1, overall: 1_000_000, windowMs: 60_000, maxKeys: 2 }, () => now);
+    const limiter = new FailureLimiter({ perKey: 1, windowMs: 60_000, maxKeys: 2 }, () => now);
     for (const key of ["a", "b", "c"]) {
-      limiter.recordFailure(key);
+      limiter.attempt(key);
       now += 1;
     }
-    expect(limiter.blockedFor("a")).toBe(0); // forgotten
-    expect(limiter.blockedFor("b")).toBeGreaterThan(0);
-    expect(limiter.blockedFor("c")).toBeGreaterThan(0);
+    expect(limiter.attempt("a").waitMs).toBe(0); // forgotten
+    expect(limiter.attempt("c").waitMs).toBeGreaterThan(0);
+  });
+
+  test("an IPv6 client is its /64; IPv4 (mapped too) its address", () => {
+    expect(clientKey("2001:db8:1:2:aaaa::1")).toBe("2001:db8:1:2::/64");
+    expect(clientKey("2001:db8:1:2:bbbb:cccc:dddd:eeee")).toBe("2001:db8:1:2::/64");
+    expect(clientKey("::1")).toBe("0:0:0:0::/64");
+    expect(clientKey("10.1.2.3")).toBe("10.1.2.3");
+    expect(clientKey("::ffff:10.1.2.3")).toBe("::ffff:10.1.2.3");
   });
 });

@@ -1,39 +1,35 @@
 /**
- * Counts failed attempts (pairing codes that do not register) per client address and overall, in
- * fixed windows. A code has 40 bits: guessing one must not be something a client, or a crowd of
- * them, can do at request speed. Successful attempts are not counted.
+ * Counts failed attempts (pairing codes that do not register) per client, in fixed windows. A code
+ * has 40 bits: guessing one must not be something a client can do at request speed. Attempts in
+ * flight count as failures until they succeed, so a burst of concurrent guesses cannot all pass
+ * the check before the first failure is known. There is no overall limit: anyone could then lock
+ * every tenant out of pairing with a few hundred bad requests.
  */
 export class FailureLimiter {
   private readonly perKey = new Map<string, { count: number; since: number }>();
-  private overall = { count: 0, since: 0 };
 
   constructor(
-    private readonly options: { perKey: number; overall: number; windowMs: number; maxKeys?: number },
+    private readonly options: { perKey: number; windowMs: number; maxKeys?: number },
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Milliseconds until `key` may try again, or 0. */
-  blockedFor(key: string): number {
+  /**
+   * Counts an attempt of `key`: the milliseconds it must wait first (0: go ahead, then call the
+   * returned `succeeded()` if it did, which takes the attempt back).
+   */
+  attempt(key: string): { waitMs: number; succeeded: () => void } {
     const now = this.now();
-    const windowEnd = (since: number) => since + this.options.windowMs - now;
-    if (this.overall.count >= this.options.overall && windowEnd(this.overall.since) > 0) return windowEnd(this.overall.since);
-    const entry = this.perKey.get(key);
-    if (entry && entry.count >= this.options.perKey && windowEnd(entry.since) > 0) return windowEnd(entry.since);
-    return 0;
-  }
-
-  recordFailure(key: string): void {
-    const now = this.now();
-    const fresh = (since: number) => now - since < this.options.windowMs;
-    if (!fresh(this.overall.since)) this.overall = { count: 0, since: now };
-    this.overall.count++;
-    const entry = this.perKey.get(key);
-    if (entry && fresh(entry.since)) entry.count++;
-    else {
+    let entry = this.perKey.get(key);
+    if (!entry || now - entry.since >= this.options.windowMs) {
       this.perKey.delete(key); // re-inserted last: the map stays in order of window start
-      this.perKey.set(key, { count: 1, since: now });
+      entry = { count: 0, since: now };
+      this.perKey.set(key, entry);
+      this.forgetOld(now);
     }
-    this.forgetOld(now);
+    if (entry.count >= this.options.perKey) return { waitMs: entry.since + this.options.windowMs - now, succeeded: () => {} };
+    entry.count++;
+    const counted = entry;
+    return { waitMs: 0, succeeded: () => void (counted.count = Math.max(0, counted.count - 1)) };
   }
 
   /** Bounded memory: expired windows go, and past maxKeys the oldest windows go first. */
@@ -44,4 +40,14 @@ export class FailureLimiter {
       this.perKey.delete(key);
     }
   }
+}
+
+/** The client an address stands for: an IPv6 host usually has a whole /64 to pick addresses from. */
+export function clientKey(address: string): string {
+  if (!address.includes(":") || address.startsWith("::ffff:")) return address;
+  const groups = address.split("::");
+  const head = groups[0]!.split(":").filter(Boolean);
+  const tail = groups.length > 1 ? groups[1]!.split(":").filter(Boolean) : [];
+  const full = [...head, ...Array(8 - head.length - tail.length).fill("0"), ...tail];
+  return `${full.slice(0, 4).join(":")}::/64`;
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ApiError } from "../../errors/api-error.js";
 import { publicKeyFromBase64 } from "../../auth/agent-signature.js";
 import { createPairingCode } from "../../auth/pairing.js";
-import { FailureLimiter } from "../../auth/failure-limiter.js";
+import { clientKey, FailureLimiter } from "../../auth/failure-limiter.js";
 import { isWellFormedPairingCode, normalizePairingCode, sha256Hex } from "../../auth/secrets.js";
 import type { RouteContext } from "../context.js";
 import { parseInput } from "../validation.js";
@@ -16,8 +16,8 @@ const registerBody = z
   })
   .strict();
 
-/** Failed registrations allowed per client address, and from everyone together, per window. */
-const REGISTER_FAILURES = { perKey: 10, overall: 200, windowMs: 10 * 60_000 };
+/** Registrations that may fail per client (an address, an IPv6 /64) per window. */
+const REGISTER_FAILURES = { perKey: 10, windowMs: 10 * 60_000 };
 
 export function pairingRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const failures = new FailureLimiter(REGISTER_FAILURES);
@@ -31,10 +31,10 @@ export function pairingRoutes(app: FastifyInstance, ctx: RouteContext): void {
   });
 
   app.post("/api/v1/agents/register", async (request, reply) => {
-    const blockedMs = failures.blockedFor(request.ip);
-    if (blockedMs > 0) {
-      const retryAfterS = Math.ceil(blockedMs / 1000);
-      throw new ApiError("TOO_MANY_ATTEMPTS", `Too many pairing codes that did not register; try again in ${retryAfterS} s`, { retry_after_ms: blockedMs }, { "retry-after": String(retryAfterS) });
+    const attempt = failures.attempt(clientKey(request.ip));
+    if (attempt.waitMs > 0) {
+      const retryAfterS = Math.ceil(attempt.waitMs / 1000);
+      throw new ApiError("TOO_MANY_ATTEMPTS", `Too many pairing codes that did not register from here; try again in ${retryAfterS} s`, { retry_after_ms: attempt.waitMs }, { "retry-after": String(retryAfterS) });
     }
     const body = parseInput(registerBody, request.body, "body");
     const code = normalizePairingCode(body.code);
@@ -46,10 +46,12 @@ export function pairingRoutes(app: FastifyInstance, ctx: RouteContext): void {
     try {
       if (!isWellFormedPairingCode(code)) throw new ApiError("BAD_REQUEST", "Invalid request body", [{ path: "code", message: "must look like BMX-XXXX-XXXX" }]);
       const registered = await ctx.store.registerAgent({ code_hash: sha256Hex(code), public_key: body.public_key, hostname: body.hostname ?? null, now: Date.now() });
+      attempt.succeeded();
       ctx.log.info(registered, "agent registered");
       return reply.code(201).send(registered);
     } catch (err) {
-      if (err instanceof ApiError && err.status < 500) failures.recordFailure(request.ip);
+      // The store's own trouble is not the client's guess.
+      if (!(err instanceof ApiError && err.status < 500)) attempt.succeeded();
       throw err;
     }
   });
