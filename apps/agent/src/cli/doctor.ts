@@ -127,9 +127,12 @@ function signIn(input: { server: string; agentId: string; privateKey: KeyObject;
           }
         })();
         ws.terminate();
+        const said = refusal?.message ?? body.slice(0, 200);
         if (refusal?.code === "AGENT_REVOKED") return reject(new Error("the control plane has revoked this agent; pair it again (botmox-agent pair) to reconnect"));
-        if (response.statusCode === 401) return reject(new Error(`the control plane refuses this agent: ${refusal?.message ?? "unknown agent"} (its data reset, or another server?); pair again`));
-        reject(new Error(`the control plane answered the sign-in with HTTP ${response.statusCode}: ${refusal?.message ?? body.slice(0, 200)}`));
+        // Only an agent the server does not know is fixed by pairing again; a clock or a replay is not.
+        if (response.statusCode === 401 && /unknown agent/.test(said)) return reject(new Error(`the control plane does not know this agent (${said}): its data was reset, or this is another server; pair again`));
+        if (response.statusCode === 503) return resolve(`not checked: the control plane is busy or starting (${said}); run doctor again shortly`);
+        reject(new Error(`the control plane refused the sign-in (HTTP ${response.statusCode}): ${said}`));
       });
     });
     ws.on("error", (err) => reject(err));

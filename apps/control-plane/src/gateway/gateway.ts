@@ -124,14 +124,12 @@ export class Gateway {
     socket.on("error", onSocketError);
     const path = (req.url ?? "").split("?", 1)[0];
     if (path !== WS_PATH) return refuse(socket, new ApiError("NOT_FOUND", `No WebSocket endpoint at ${path}`));
-    if (!this.opened) {
-      this.options.metrics.upgradesRejected.inc({ code: "OVERLOADED" });
-      return refuse(socket, new ApiError("OVERLOADED", "Server is starting; retry shortly", { retry_after_ms: 1_000 }, { "Retry-After": "1" }));
-    }
-    if (this.draining || this.pendingHandshakes >= this.options.maxPendingHandshakes) {
+    // Starting, draining or busy: agents come back spread over 1-10 s, not all at once.
+    if (!this.opened || this.draining || this.pendingHandshakes >= this.options.maxPendingHandshakes) {
       const retryAfterS = 1 + Math.floor(Math.random() * 10);
       this.options.metrics.upgradesRejected.inc({ code: "OVERLOADED" });
-      return refuse(socket, new ApiError("OVERLOADED", "Server is busy; retry later", { retry_after_ms: retryAfterS * 1000 }, { "Retry-After": String(retryAfterS) }));
+      const why = this.opened ? "Server is busy; retry later" : "Server is starting; retry shortly";
+      return refuse(socket, new ApiError("OVERLOADED", why, { retry_after_ms: retryAfterS * 1000 }, { "Retry-After": String(retryAfterS) }));
     }
     this.pendingHandshakes++;
     this.auth

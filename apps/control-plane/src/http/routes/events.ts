@@ -70,15 +70,25 @@ export function eventRoutes(app: FastifyInstance, ctx: RouteContext): void {
     });
     // Credentials can lapse while a stream is open (a JWT expires, a key is revoked, a membership
     // ends): they are checked again at every keep-alive, and a stream they no longer allow ends.
+    // The keep-alive goes out whatever the check is doing (a hung store must not let proxies cut the
+    // stream), and one check at a time per stream.
+    let checking = false;
     const keepalive = setInterval(() => {
-      ctx.auth.authenticate(request, "viewer").then(
-        (again) => (again.tenant_id === principal.tenant_id ? res.write(": keep-alive\n\n") : lapsed(new ApiError("FORBIDDEN", "The credentials now name another tenant"))),
-        (err: unknown) => {
-          const error = toApiError(err);
-          if (error.status === 401 || error.status === 403) lapsed(error);
-          else res.write(": keep-alive\n\n"); // the store is down, say: the stream outlives it
-        },
-      );
+      res.write(": keep-alive\n\n");
+      if (checking) return;
+      checking = true;
+      ctx.auth
+        .authenticate(request, "viewer")
+        .then(
+          (again) => {
+            if (again.tenant_id !== principal.tenant_id) lapsed(new ApiError("FORBIDDEN", "The credentials now name another tenant"));
+          },
+          (err: unknown) => {
+            const error = toApiError(err);
+            if (error.status === 401 || error.status === 403) lapsed(error); // the store being down is no reason to end it
+          },
+        )
+        .finally(() => (checking = false));
     }, ctx.config.SSE_KEEPALIVE_MS);
     ctx.metrics.sseOpen.inc();
     let stopped = false;
