@@ -91,7 +91,10 @@ describe("event stream", () => {
     const unknown = await events("agent_id=00000000-0000-4000-8000-000000000000");
     expect(unknown.status).toBe(404);
 
-    const good = await events(`types=agent.online,agent.offline&agent_id=${agent.agentId}`);
+    const every = await events("types="); // empty: every type
+    expect(every.status).toBe(200);
+    await every.body?.cancel();
+    const good = await events(`types=agent.online,agent.offline,&agent_id=${agent.agentId}`);
     expect(good.status).toBe(200);
     await good.body?.cancel();
   });

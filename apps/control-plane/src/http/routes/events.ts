@@ -19,7 +19,7 @@ const eventsQuery = z.object({
   types: z
     .string()
     .max(500)
-    .transform((list) => list.split(",").map((type) => type.trim()))
+    .transform((list) => list.split(",").map((type) => type.trim()).filter(Boolean))
     .pipe(z.array(z.enum(BUS_EVENT_TYPES, { error: `each one of ${BUS_EVENT_TYPES.join(", ")}` })))
     .optional()
     .describe("comma-separated event types, e.g. command.updated,agent.online"),
@@ -49,7 +49,7 @@ export function eventRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get("/api/v1/events", async (request, reply) => {
     const principal = await ctx.auth.authenticate(request, "viewer");
     const query = parseInput(eventsQuery, request.query, "query");
-    const types = query.types ? new Set<string>(query.types) : null;
+    const types = query.types?.length ? new Set<string>(query.types) : null; // "types=" alone: every type
     // A stream filtered on an agent that is not the caller's would stay silent for good.
     if (query.agent_id) {
       const agent = await ctx.store.getAgent(query.agent_id);
