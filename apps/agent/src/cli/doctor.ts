@@ -9,7 +9,7 @@ import { readJournalCounts } from "../journal/journal.js";
 import { missingKeyMessage, openVault } from "../vault/open-vault.js";
 import { PRIVATE_KEY_SECRET } from "../vault/vault.js";
 import { HttpError, getJson } from "./http-client.js";
-import { dialControlPlane } from "../tunnel/dial.js";
+import { dialControlPlane, refusalOf } from "../tunnel/dial.js";
 
 export interface Check {
   name: string;
@@ -119,13 +119,7 @@ function signIn(input: { server: string; agentId: string; privateKey: KeyObject;
       let body = "";
       response.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
       response.on("end", () => {
-        const refusal = (() => {
-          try {
-            return (JSON.parse(body) as { error?: { code?: string; message?: string } }).error;
-          } catch {
-            return undefined;
-          }
-        })();
+        const refusal = refusalOf(body);
         ws.terminate();
         const said = refusal?.message ?? body.slice(0, 200);
         if (refusal?.code === "AGENT_REVOKED") return reject(new Error("the control plane has revoked this agent; pair it again (botmox-agent pair) to reconnect"));

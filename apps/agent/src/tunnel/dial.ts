@@ -18,3 +18,12 @@ export function dialControlPlane(input: { server: string; agentId: string; priva
   });
   return { ws, proxy: proxy?.proxy };
 }
+
+/** The control plane's error body of a refused upgrade (`{ error: { code, message } }`), if it is one. */
+export function refusalOf(body: string): { code?: string; message?: string } | undefined {
+  try {
+    return (JSON.parse(body) as { error?: { code?: string; message?: string } }).error;
+  } catch {
+    return undefined;
+  }
+}

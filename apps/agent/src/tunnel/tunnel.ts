@@ -1,7 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import { hostname, platform, arch } from "node:os";
 import WebSocket from "ws";
-import { dialControlPlane } from "./dial.js";
+import { dialControlPlane, refusalOf } from "./dial.js";
 import type { z } from "zod";
 import {
   AGENT_TO_SERVER,
@@ -141,7 +141,7 @@ export class Tunnel {
           const retryAfterS = Number(res.headers["retry-after"]);
           this.options.log.warn({ status, body: body.slice(0, 500) }, "control plane refused the connection");
           // Only the control plane's own refusal is final: a proxy that denies CONNECT also answers 403.
-          if (status === 403 && refusalCode(body) === "AGENT_REVOKED") outcome = { reconnect: false, reason: `refused with 403: ${body.slice(0, 300)}` };
+          if (status === 403 && refusalOf(body)?.code === "AGENT_REVOKED") outcome = { reconnect: false, reason: `refused with 403: ${body.slice(0, 300)}` };
           else if (status === 503 && Number.isFinite(retryAfterS)) outcome = { reconnect: true, retryAfterMs: retryAfterS * 1000 };
           ws.terminate();
         });
@@ -231,13 +231,5 @@ export class Tunnel {
   /** Sends before `welcome` (only hello). */
   private send0<T extends AgentToServerType>(type: T, payload: z.input<(typeof AGENT_TO_SERVER)[T]>): void {
     this.ws?.send(encodeFrame(AGENT_TO_SERVER, type, payload));
-  }
-}
-
-function refusalCode(body: string): string | undefined {
-  try {
-    return (JSON.parse(body) as { error?: { code?: string } }).error?.code;
-  } catch {
-    return undefined;
   }
 }

@@ -14,23 +14,20 @@ export function syncthingHandlers(targets: Targets): SyncthingHandlers {
     return { config, client: new SyncthingClient({ url: config.url, apiKey: secret }) };
   };
   const client = async (target: string) => (await connect(target)).client;
-  /** For commands that give SyncThing a folder path: the client, once the path is one this target may share. */
-  const clientForPath = async (target: string, path: string) => {
-    const { config, client } = await connect(target);
-    return { client, path: checkFolderPath({ target, path, roots: config.folder_roots, agentHome: targets.home }) };
-  };
+  /** A path this target may have SyncThing share (see checkFolderPath), normalized. */
+  const allowed = (target: string, config: { folder_roots?: string[] | undefined }, path: string) =>
+    checkFolderPath({ target, path, roots: config.folder_roots, agentHome: targets.home });
   /**
-   * For commands that share a folder SyncThing may already have (wherever it was set up): its
-   * configured path must pass the same check as a new one's. Undefined when it is not configured.
+   * A folder SyncThing may already have (wherever it was set up); its configured path must pass
+   * the same check as a new one's. Undefined when it is not configured.
    */
-  const checkConfiguredFolder = async (target: string, folder: string, signal: AbortSignal) => {
-    const { config, client } = await connect(target);
+  const configuredFolder = async (target: string, config: { folder_roots?: string[] | undefined }, client: SyncthingClient, folder: string, signal: AbortSignal) => {
     const configured = await client.folder({ folder }, { signal }).catch((err: unknown) => {
       if ((err as { code?: string }).code === "ST_NOT_FOUND") return undefined;
       throw err;
     });
-    if (configured) checkFolderPath({ target, path: configured.path, roots: config.folder_roots, agentHome: targets.home });
-    return { client, configured };
+    if (configured) allowed(target, config, configured.path);
+    return configured;
   };
 
   return {
@@ -44,12 +41,14 @@ export function syncthingHandlers(targets: Targets): SyncthingHandlers {
     "syncthing.folders.list": async ({ target }, { signal }) => ({ folders: (await (await client(target)).foldersList({ signal })).map(withoutEncryptionPasswords) }),
     "syncthing.folder.status": async ({ target, ...params }, { signal }) => (await client(target)).folderStatus(params, { signal }),
     "syncthing.folder.add": async ({ target, ...params }, { signal }) => {
-      const { client, path } = await clientForPath(target, params.path);
-      return { folder: withoutEncryptionPasswords(await client.folderAdd({ ...params, path }, { signal })) };
+      const { config, client } = await connect(target);
+      return { folder: withoutEncryptionPasswords(await client.folderAdd({ ...params, path: allowed(target, config, params.path) }, { signal })) };
     },
     "syncthing.folder.share": async ({ target, ...params }, { signal }) => {
-      const { client, configured } = await checkConfiguredFolder(target, params.folder, signal);
-      if (!configured) throw new ExecutorError("ST_NOT_FOUND", `folder "${params.folder}" is not configured`, { folder: params.folder });
+      const { config, client } = await connect(target);
+      if (!(await configuredFolder(target, config, client, params.folder, signal))) {
+        throw new ExecutorError("ST_NOT_FOUND", `folder "${params.folder}" is not configured`, { folder: params.folder });
+      }
       return client.folderShare(params, { signal });
     },
     "syncthing.folder.unshare": async ({ target, ...params }, { signal }) => (await client(target)).folderUnshare(params, { signal }),
@@ -60,12 +59,11 @@ export function syncthingHandlers(targets: Targets): SyncthingHandlers {
     "syncthing.folder.completion": async ({ target, ...params }, { signal }) => (await client(target)).folderCompletion(params, { signal }),
     "syncthing.pending.list": async ({ target }, { signal }) => (await client(target)).pendingList({ signal }),
     "syncthing.pending.accept": async ({ target, ...params }, { signal }) => {
-      if (!("folder" in params)) return (await client(target)).pendingAcceptDevice(params, { signal });
+      const { config, client: st } = await connect(target);
+      if (!("folder" in params)) return st.pendingAcceptDevice(params, { signal });
       // A folder configured already is shared as it is (the path given is not used): its own path is what is checked.
-      const { client: st, configured } = await checkConfiguredFolder(target, params.folder, signal);
-      if (configured) return st.pendingAcceptFolder(params, { signal });
-      const { path } = await clientForPath(target, params.path);
-      return st.pendingAcceptFolder({ ...params, path }, { signal });
+      if (await configuredFolder(target, config, st, params.folder, signal)) return st.pendingAcceptFolder(params, { signal });
+      return st.pendingAcceptFolder({ ...params, path: allowed(target, config, params.path) }, { signal });
     },
     "syncthing.pending.reject": async ({ target, ...params }, { signal }) => (await client(target)).pendingReject(params, { signal }),
   };
