@@ -96,7 +96,7 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
         case "command.dispatch":
           return runner.dispatch(message.payload);
         case "command.cancel":
-          return runner.cancel(message.payload.id);
+          return runner.cancel(message.payload.id, message.payload.reason);
         case "command.result.ack":
           return runner.acknowledged(message.payload.ids);
         case "policy":

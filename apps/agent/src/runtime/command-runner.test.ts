@@ -57,6 +57,23 @@ describe("command runner", () => {
     close();
   });
 
+  test("a cancel keeps the control plane's reason in the outcome, so an expired command does not read as an operator's cancel", async () => {
+    const untilAborted = ((_params: unknown, ctx: { signal: AbortSignal }) =>
+      new Promise((_resolve, reject) => ctx.signal.addEventListener("abort", () => reject(new Error("aborted"))))) as unknown as HandlerTable["agent.echo"];
+    const { runner, results, close } = setup({ "agent.echo": untilAborted });
+    runner.dispatch(dispatch(ids[0]!));
+    runner.dispatch(dispatch(ids[1]!));
+    await until(() => runner.inFlight === 2);
+    await new Promise((resolve) => setTimeout(resolve, 10)); // both handlers started
+    runner.cancel(ids[0]!, "command is expired");
+    runner.cancel(ids[1]!);
+    await until(() => results.length === 2);
+    const byId = new Map(results.map((r) => [r.outcome.id, r.outcome]));
+    expect(byId.get(ids[0]!)).toMatchObject({ status: "cancelled", error: { code: "COMMAND_CANCELLED", message: "Cancelled by the control plane: command is expired" } });
+    expect(byId.get(ids[1]!)).toMatchObject({ status: "cancelled", error: { code: "COMMAND_CANCELLED", message: "Cancelled on request" } });
+    close();
+  });
+
   test("when the journal cannot record a command it is not run, and its failure says why", async () => {
     const { runner, other, results, seenByHandler, close } = setup();
     other.exec("BEGIN IMMEDIATE"); // another process holds the write lock past the busy timeout

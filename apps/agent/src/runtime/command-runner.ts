@@ -21,7 +21,7 @@ export interface RunnerOutput {
  * turn, then the outcome journaled and committed, then `result`.
  */
 export class CommandRunner {
-  private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private readonly running = new Map<string, { controller: AbortController; done: Promise<void>; cancelReason?: string }>();
   /** When each outcome not acknowledged yet was last sent: the resender waits from then, not from when it finished. */
   private readonly sentAt = new Map<string, number>();
   /** Outcomes the journal could not record (disk full): kept here until acknowledged, so they are still resent and repeats answered. */
@@ -73,9 +73,11 @@ export class CommandRunner {
     );
   }
 
-  cancel(id: string): void {
+  /** `reason`: the control plane's, kept in the outcome (an operator's cancel, or a command that expired before it was accepted). */
+  cancel(id: string, reason?: string): void {
     const entry = this.running.get(id);
     if (entry) {
+      entry.cancelReason ??= reason;
       entry.controller.abort("cancelled" satisfies AbortReason);
       return;
     }
@@ -137,7 +139,7 @@ export class CommandRunner {
       )
       .then(
         (result): CommandOutcome => ({ id: command.id, status: "succeeded", result, started_at: startedAt, finished_at: Date.now() }),
-        (err: unknown): CommandOutcome => this.failure(command.id, err, controller.signal, startedAt),
+        (err: unknown): CommandOutcome => this.failure(command.id, err, controller.signal, startedAt, this.running.get(command.id)?.cancelReason),
       )
       .then(async (raw) => {
         const outcome = this.screen(raw);
@@ -195,7 +197,7 @@ export class CommandRunner {
     return withheld(outcome, "SECRET_LEAK_BLOCKED", "The result contained a secret held in the agent's vault and was withheld");
   }
 
-  private failure(id: string, err: unknown, signal: AbortSignal, startedAt: number): CommandOutcome {
+  private failure(id: string, err: unknown, signal: AbortSignal, startedAt: number, cancelReason?: string): CommandOutcome {
     const base = { id, started_at: startedAt, finished_at: Date.now() };
     if (signal.aborted) {
       // What the handler was up against when it was stopped (a lock it kept retrying, a task still running) is kept.
@@ -203,7 +205,7 @@ export class CommandRunner {
       const aborted = (code: string, message: string) =>
         last ? { code, message: `${message}; the last error was ${last.code}: ${last.message}`, details: { last_error: last.toBody() } } : { code, message };
       const reason = signal.reason as AbortReason;
-      if (reason === "cancelled") return { ...base, status: "cancelled", error: aborted("COMMAND_CANCELLED", "Cancelled on request") };
+      if (reason === "cancelled") return { ...base, status: "cancelled", error: aborted("COMMAND_CANCELLED", cancelReason ? `Cancelled by the control plane: ${cancelReason}` : "Cancelled on request") };
       if (reason === "timeout") return { ...base, status: "failed", error: aborted("COMMAND_TIMEOUT", "The command ran past its timeout and was aborted") };
       return { ...base, status: "failed", error: aborted("AGENT_SHUTTING_DOWN", "Aborted because the agent shut down") };
     }
