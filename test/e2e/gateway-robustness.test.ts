@@ -154,10 +154,15 @@ describe("the gateway survives bad input", () => {
     ws.send(Buffer.alloc(MAX_FRAME_BYTES + 1, 97).toString());
     expect((await closed(ws)).code).toBe(1009);
 
+    const wrongPath = new WebSocket(`${cp.url.replace("http", "ws")}/api/v1/agents/wsx`, { headers: agent.headers() });
+    const refusedStatus = await new Promise<number | undefined>((resolve) => wrongPath.once("unexpected-response", (_req, res) => resolve(res.statusCode)));
+    expect(refusedStatus).toBe(404);
+
     const health = await apiClient(cp.url).get("/api/v1/health");
     expect(health.status).toBe(200);
     const metrics = await apiClient(cp.url).get("/metrics");
     expect(metrics.body).toMatch(/botmox_ws_bad_frames_total\{code="INVALID_JSON"\} 1/);
+    expect(metrics.body).toMatch(/botmox_ws_upgrades_rejected_total\{code="NOT_FOUND"\} 1/);
   });
 
   test("a revoke between the upgrade and hello closes that connection too, and its hello gets nowhere", async () => {

@@ -18,7 +18,7 @@ export const ERROR_CODES = {
   INVALID_PARAMS: { status: 400, retryable: false, summary: "The command parameters do not match the catalog." },
   PAIRING_CODE_INVALID: { status: 400, retryable: false, summary: "The pairing code is unknown or was already used." },
   PAIRING_CODE_EXPIRED: { status: 410, retryable: false, summary: "The pairing code has expired." },
-  TOO_MANY_ATTEMPTS: { status: 429, retryable: true, summary: "Too many failed attempts from this address (or overall); wait for Retry-After." },
+  TOO_MANY_ATTEMPTS: { status: 429, retryable: true, summary: "Too many failed attempts from this client address (an IPv6 /64 counts as one); wait for Retry-After." },
   AGENT_REVOKED: { status: 403, retryable: false, summary: "The agent has been revoked." },
   AGENT_OFFLINE: { status: 503, retryable: true, summary: "The agent is not connected." },
   STORE_UNAVAILABLE: { status: 503, retryable: true, summary: "The data store cannot be reached." },

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import pino from "pino";
 import { DEFAULT_STORAGE_POLICY, uuidv7 } from "@botmox/protocol";
-import { afterAll, describe, expect, test } from "vitest";
+import { afterAll, describe, expect, test, vi } from "vitest";
 import type WebSocket from "ws";
 import { CommandLifecycle } from "../commands/command-lifecycle.js";
 import { SqliteStore } from "../store/sqlite/sqlite-store.js";
@@ -22,7 +22,10 @@ class FakeSocket extends EventEmitter {
   send(data: string) {
     this.sent.push(JSON.parse(data));
   }
-  close() {}
+  closedWith: number | undefined;
+  close(code: number) {
+    this.closedWith ??= code;
+  }
   ping() {}
   terminate() {}
 }
@@ -197,5 +200,34 @@ describe("AgentSession results", () => {
     await sleep(100); // several times what an ack takes (batched for 20 ms after the commit)
     expect(acks()).not.toContain(command.id);
     await close();
+  });
+});
+
+describe("AgentSession bad frames", () => {
+  test("unknown message types are answered but never close the tunnel; other bad frames close it past 20 in a minute", async () => {
+    const store = { getAgent: async () => ({ ...agent, status: "online" }), activeCommands: async () => [], unheardCancels: async () => [], updateAgentSession: async () => {}, getStoragePolicy: async () => DEFAULT_STORAGE_POLICY } as unknown as Store;
+    const lifecycle = { claim: async () => [], redelivered: async () => null } as unknown as CommandLifecycle;
+    const ws = new FakeSocket();
+    startSession(ws, { store, lifecycle, bus: new EventBus() });
+    ws.emit("message", Buffer.from(JSON.stringify(hello)), false);
+    await until("welcome", () => ws.sent.some((frame) => frame.type === "welcome"));
+    const errors = () => ws.sent.filter((frame) => frame.type === "error").map((frame) => frame.payload.code);
+    const now = vi.spyOn(Date, "now");
+    try {
+      now.mockReturnValue(1_000_000);
+      for (let i = 0; i < 30; i++) ws.emit("message", Buffer.from(JSON.stringify({ v: 1, type: "agent.metrics", payload: {} })), false);
+      for (let i = 0; i < 20; i++) ws.emit("message", Buffer.from("{ not json"), false);
+      expect(ws.closedWith).toBeUndefined();
+      expect(errors().filter((code) => code === "UNKNOWN_MESSAGE_TYPE")).toHaveLength(30);
+      expect(errors().filter((code) => code === "INVALID_JSON")).toHaveLength(20);
+      // A minute later the count starts again.
+      now.mockReturnValue(1_060_000);
+      for (let i = 0; i < 20; i++) ws.emit("message", Buffer.from("{ not json"), false);
+      expect(ws.closedWith).toBeUndefined();
+      ws.emit("message", Buffer.from("{ not json"), false);
+      expect(ws.closedWith).toBe(4005);
+    } finally {
+      now.mockRestore();
+    }
   });
 });

@@ -25,6 +25,7 @@ import type { AgentRecord, CommandRecord, Store } from "../store/types.js";
 
 const HELLO_TIMEOUT_MS = 10_000;
 const MAX_BAD_FRAMES = 20;
+const BAD_FRAME_WINDOW_MS = 60_000;
 const ACK_DELAY_MS = 20;
 const ACK_BATCH = 256;
 const PUMP_RETRY_MS = 1_000;
@@ -64,6 +65,7 @@ export class AgentSession {
   /** Until redelivery has counted what the agent may still be running, nothing new goes out. */
   private redelivering = true;
   private badFrames = 0;
+  private badFramesSince = 0;
   private pumping = false;
   private pumpAgain = false;
   /** Whether queued work may be waiting in the store; avoids a claim query per result when idle. */
@@ -201,8 +203,20 @@ export class AgentSession {
     this.deps.metrics.badFrames.inc({ code: error.code });
     if (this.state === "awaiting_hello") return this.close(CLOSE_CODES.HELLO_REQUIRED.code, `expected hello: ${error.code}`);
     this.log.warn({ code: error.code, message: error.message }, "rejected agent frame");
-    if (++this.badFrames > MAX_BAD_FRAMES) return this.close(CLOSE_CODES.TOO_MANY_BAD_FRAMES.code, "too many bad frames");
+    // A newer agent may send types this server does not know yet: answered, never held against it.
+    if (error.code !== "UNKNOWN_MESSAGE_TYPE" && this.countBadFrame() > MAX_BAD_FRAMES) {
+      return this.close(CLOSE_CODES.TOO_MANY_BAD_FRAMES.code, "too many bad frames");
+    }
     this.send("error", error);
+  }
+
+  /** Bad frames of the current minute: a rare glitch over days of uptime never adds up to a close. */
+  private countBadFrame(now = Date.now()): number {
+    if (now - this.badFramesSince >= BAD_FRAME_WINDOW_MS) {
+      this.badFramesSince = now;
+      this.badFrames = 0;
+    }
+    return ++this.badFrames;
   }
 
   private async handle(message: AgentToServer): Promise<void> {

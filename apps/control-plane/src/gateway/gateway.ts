@@ -122,14 +122,17 @@ export class Gateway {
       socket.destroy();
     };
     socket.on("error", onSocketError);
+    const refused = (error: ApiError) => {
+      this.options.metrics.upgradesRejected.inc({ code: error.code });
+      refuse(socket, error);
+    };
     const path = (req.url ?? "").split("?", 1)[0];
-    if (path !== WS_PATH) return refuse(socket, new ApiError("NOT_FOUND", `No WebSocket endpoint at ${path}`));
+    if (path !== WS_PATH) return refused(new ApiError("NOT_FOUND", `No WebSocket endpoint at ${path}`));
     // Starting, draining or busy: agents come back spread over 1-10 s, not all at once.
     if (!this.opened || this.draining || this.pendingHandshakes >= this.options.maxPendingHandshakes) {
       const retryAfterS = 1 + Math.floor(Math.random() * 10);
-      this.options.metrics.upgradesRejected.inc({ code: "OVERLOADED" });
       const why = this.opened ? "Server is busy; retry later" : "Server is starting; retry shortly";
-      return refuse(socket, new ApiError("OVERLOADED", why, { retry_after_ms: retryAfterS * 1000 }, { "Retry-After": String(retryAfterS) }));
+      return refused(new ApiError("OVERLOADED", why, { retry_after_ms: retryAfterS * 1000 }, { "Retry-After": String(retryAfterS) }));
     }
     this.pendingHandshakes++;
     this.auth
@@ -155,9 +158,8 @@ export class Gateway {
       })
       .catch((err: unknown) => {
         const error = toApiError(err);
-        this.options.metrics.upgradesRejected.inc({ code: error.code });
         this.options.log.warn({ code: error.code, reason: error.message }, "agent upgrade refused");
-        refuse(socket, error);
+        refused(error);
       })
       .finally(() => this.pendingHandshakes--);
   }
