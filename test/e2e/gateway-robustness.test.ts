@@ -267,6 +267,12 @@ describe("the gateway survives bad input", () => {
     const badId = await tenant.api.get("/api/v1/agents/not-a-uuid");
     expect(badId.status).toBe(400);
     expect(badId.body.error.details[0].path).toBe("params.id");
+    // Paths the router itself refuses get the same error body.
+    for (const unroutable of ["/api/v1/agents/%E0%A4%A", `/api/v1/agents/${"a".repeat(101)}`]) {
+      const refused = await tenant.api.get(unroutable);
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({ code: "BAD_REQUEST", details: [{ path: "(url)" }] });
+    }
     const badWait = await tenant.api.get(`/api/v1/agents/${agent.agentId}/commands?limit=0`);
     expect(badWait.status).toBe(400);
     expect(badWait.body.error.details[0].path).toBe("query.limit");

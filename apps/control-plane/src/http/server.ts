@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { MAX_FRAME_BYTES } from "@botmox/protocol";
 import { ApiError, toApiError } from "../errors/api-error.js";
 import type { RouteContext } from "./context.js";
@@ -13,7 +13,16 @@ import { pairingRoutes } from "./routes/pairings.js";
 import { settingsRoutes } from "./routes/settings.js";
 
 export function buildHttpServer(ctx: RouteContext): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: MAX_FRAME_BYTES, return503OnClosing: true });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: MAX_FRAME_BYTES,
+    return503OnClosing: true,
+    // A path the router cannot take (bad percent-encoding, a segment over 100 characters): the usual error body.
+    frameworkErrors: (err, _request, reply) => {
+      const error = new ApiError("BAD_REQUEST", err.message, [{ path: "(url)", message: err.message }]);
+      void (reply as FastifyReply).code(error.status).send(error.toBody());
+    },
+  });
   cutOffSilentClients(app, ctx.config.HTTP_REQUEST_TIMEOUT_MS);
 
   app.setErrorHandler((err, request, reply) => {
