@@ -32,8 +32,16 @@ describe("storage_policy: operational data stays where the tenant says", () => {
     const replaced = await tenant.api.call("PUT", path, { secrets: "local-only", operational: "local", sync: { enabled: false } });
     expect(replaced.body).toMatchObject({ operational: "local", sync: { enabled: false } });
     expect(replaced.body.updated_at).toBeGreaterThan(patched.body.updated_at);
+    // What GET gives can be edited and sent back: the read-only fields are accepted and ignored.
+    const read = (await tenant.api.get(path)).body;
+    const roundTrip = await tenant.api.call("PUT", path, { ...read, sync: { enabled: true }, updated_at: 1, updated_by: "someone else" });
+    expect(roundTrip.status).toBe(200);
+    expect(roundTrip.body).toMatchObject({ operational: "local", sync: { enabled: true }, updated_by: read.updated_by });
+    expect(roundTrip.body.updated_at).toBeGreaterThan(read.updated_at);
+    expect((await tenant.api.call("PATCH", path, { ...roundTrip.body, sync: { enabled: false } })).status).toBe(200);
+    expect((await tenant.api.call("PATCH", path, { updated_at: "yesterday" })).body.error.details[0].path).toBe("updated_at");
     const audit = (await tenant.api.get("/api/v1/audit?limit=1000")).body.entries.filter((e: { action: string }) => e.action === "storage_policy.updated");
-    expect(audit).toHaveLength(2);
+    expect(audit).toHaveLength(4);
     expect(audit[1]).toMatchObject({ actor: expect.stringMatching(/^api_key:/), details: { from: { operational: "cloud", sync: { enabled: true } }, to: { operational: "local", sync: { enabled: false } } } });
   });
 

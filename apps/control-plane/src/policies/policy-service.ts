@@ -4,11 +4,17 @@ import { flattenIssues } from "@botmox/protocol";
 import { ApiError } from "../errors/api-error.js";
 import type { PurgeCounts, Store } from "../store/types.js";
 
+/** Read-only fields a client sends back as GET gave them (read, edit, PUT): accepted and ignored. */
+const readOnlyFields = { updated_at: z.number().optional(), updated_by: z.string().nullable().optional() };
+
+const policyPutSchema = storagePolicySchema.extend(readOnlyFields).strict();
+
 export const policyPatchSchema = z
   .object({
     secrets: storagePolicySchema.shape.secrets.optional(),
     operational: storagePolicySchema.shape.operational.optional(),
     sync: z.object({ enabled: z.boolean() }).strict().optional(),
+    ...readOnlyFields,
   })
   .strict();
 
@@ -25,7 +31,7 @@ export class PolicyService {
 
   async update(input: { tenant_id: string; actor: string; body: unknown; merge: boolean }): Promise<{ policy: StoragePolicy; purged: PurgeCounts | null }> {
     const previous = await this.store.getStoragePolicy(input.tenant_id);
-    const parsed = input.merge ? policyPatchSchema.safeParse(input.body ?? {}) : storagePolicySchema.safeParse(input.body ?? {});
+    const parsed = input.merge ? policyPatchSchema.safeParse(input.body ?? {}) : policyPutSchema.safeParse(input.body ?? {});
     if (!parsed.success) throw new ApiError("BAD_REQUEST", "Invalid storage_policy", flattenIssues(parsed.error));
     const next: StoragePolicy = {
       secrets: "local-only",
