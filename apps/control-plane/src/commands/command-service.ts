@@ -149,12 +149,12 @@ export class CommandService {
    */
   async endForRevokedAgent(input: Actor & { agent_id: string }): Promise<number> {
     const now = Date.now();
-    const end = async (command: CommandRecord) => {
-      const sent = command.status !== "queued";
+    const end = async (command: CommandRecord, sent: boolean) => {
+      // Any status of its kind: the closing session may still take an acceptance (dispatched → running) meanwhile.
       const ended = await this.store.transitionCommand({
         id: command.id,
         agent_id: input.agent_id,
-        from: [command.status],
+        from: sent ? ["dispatched", "running"] : ["queued"],
         to: sent ? "failed" : "cancelled",
         patch: {
           finished_at: now,
@@ -168,15 +168,20 @@ export class CommandService {
       if (ended) this.bus.publish({ type: "command.updated", tenant_id: ended.tenant_id, command: ended });
       return ended ? 1 : 0;
     };
+    // Queued ones first: one sent meanwhile is among the active ones read next. A pass that finds
+    // commands but ends none saw each move on under it; a status moves forward at most twice more.
     let count = 0;
-    for (const command of await this.store.activeCommands(input.agent_id)) count += await end(command);
-    for (;;) {
+    for (let fruitless = 0; fruitless < 3; ) {
       const queued = await this.store.listCommands({ tenant_id: input.tenant_id, agent_id: input.agent_id, status: "queued", limit: 500 });
-      let endedNow = 0;
-      for (const command of queued) endedNow += await end(command);
-      count += endedNow;
-      if (queued.length < 500 || endedNow === 0) return count;
+      let ended = 0;
+      for (const command of queued) ended += await end(command, false);
+      const active = await this.store.activeCommands(input.agent_id);
+      for (const command of active) ended += await end(command, true);
+      if (queued.length === 0 && active.length === 0) break;
+      count += ended;
+      fruitless = ended === 0 ? fruitless + 1 : 0;
     }
+    return count;
   }
 
   /** At start: a revoke cut short by a crash left commands its agent will never report on; they end now. */
