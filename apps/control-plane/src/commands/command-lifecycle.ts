@@ -34,9 +34,14 @@ export class CommandLifecycle {
     });
   }
 
+  /**
+   * Published as soon as it is written, like outcomes: an outcome in the same read of the socket
+   * must not be announced before it (a command would end on `running`). A lost commit is harmless:
+   * the command is redelivered and accepted again.
+   */
   async accepted(agentId: string, id: string): Promise<CommandRecord | null> {
     return this.publish(
-      await this.store.transitionCommand({ id, agent_id: agentId, from: ["dispatched"], to: "running", patch: { started_at: Date.now() }, actor: `agent:${agentId}` }),
+      await this.store.transitionCommand({ id, agent_id: agentId, from: ["dispatched"], to: "running", patch: { started_at: Date.now() }, actor: `agent:${agentId}`, settleBeforeCommit: true }),
     );
   }
 

@@ -194,6 +194,18 @@ describe("AgentSession results", () => {
     await close();
   });
 
+  test("an acceptance and an outcome read together are announced in that order", async () => {
+    const { command, bus, ws, result, real, close } = await dispatchedCommand("accepted-then-result");
+    const announced: string[] = [];
+    bus.watchCommand(command.id, (updated) => announced.push(updated.status));
+    ws.emit("message", Buffer.from(JSON.stringify({ v: 1, type: "command.accepted", payload: { id: command.id } })), false);
+    result();
+    await until("the outcome is acknowledged", () => ws.sent.some((frame) => frame.type === "command.result.ack"));
+    expect(announced).toEqual(["running", "succeeded"]);
+    expect((await real.getCommand(command.id))?.status).toBe("succeeded");
+    await close();
+  });
+
   test("an outcome whose commit failed is not acknowledged, so the agent sends it again", async () => {
     const { command, result, acks, close } = await dispatchedCommand("commit-failed", () => Promise.reject(new Error("disk full")));
     result();
