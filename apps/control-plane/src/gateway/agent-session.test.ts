@@ -43,8 +43,9 @@ async function until(what: string, check: () => boolean, timeoutMs = 5_000): Pro
   }
 }
 
-function startSession(ws: FakeSocket, deps: { store: Store; lifecycle: CommandLifecycle; bus: EventBus }, record: AgentRecord = agent) {
+function startSession(ws: FakeSocket, deps: { store: Store; lifecycle: CommandLifecycle; bus: EventBus; isConnected?: () => boolean }, record: AgentRecord = agent) {
   return new AgentSession(ws as unknown as WebSocket, record, {
+    isConnected: () => false,
     ...deps,
     log: pino({ level: "silent" }),
     metrics: createMetrics(deps.bus, () => 0),
@@ -52,7 +53,6 @@ function startSession(ws: FakeSocket, deps: { store: Store; lifecycle: CommandLi
     instanceId: "test-instance",
     register: () => true,
     unregister: () => true,
-    isConnected: () => false,
   });
 }
 
@@ -240,6 +240,28 @@ describe("AgentSession bad frames", () => {
       expect(ws.closedWith).toBe(4005);
     } finally {
       now.mockRestore();
+    }
+  });
+});
+
+describe("AgentSession going offline", () => {
+  test("a connection that takes over while the old one's offline record is written keeps the last word: no agent.offline after its agent.online", async () => {
+    const store = { getAgent: async () => ({ ...agent, status: "online" }), activeCommands: async () => [], unheardCancels: async () => [], updateAgentSession: async () => {}, getStoragePolicy: async () => DEFAULT_STORAGE_POLICY } as unknown as Store;
+    const lifecycle = { claim: async () => [], redelivered: async () => null } as unknown as CommandLifecycle;
+    const bus = new EventBus();
+    const announced: string[] = [];
+    bus.subscribeAll((event) => announced.push(event.type));
+    for (const takenOver of [false, true]) {
+      let newerConnected = false;
+      const ws = new FakeSocket();
+      startSession(ws, { store, lifecycle, bus, isConnected: () => newerConnected });
+      ws.emit("message", Buffer.from(JSON.stringify(hello)), false);
+      await until("welcome", () => ws.sent.some((frame) => frame.type === "welcome"));
+      announced.length = 0;
+      ws.emit("close", 1006);
+      newerConnected = takenOver; // the replacing connection registers in the same instant
+      await sleep(20);
+      expect(announced).toEqual(takenOver ? [] : ["agent.offline"]);
     }
   });
 });

@@ -453,7 +453,10 @@ export class AgentSession {
     // Started inside a promise: a store that throws at once must not escape into the socket's close handler.
     Promise.resolve()
       .then(() => this.deps.store.updateAgentSession(this.agentId, { status: "offline", last_seen_at: at, session_id: null }))
-      .then(() => this.deps.bus.publish({ type: "agent.offline", tenant_id: this.tenantId, agent_id: this.agentId, at }))
+      .then(() => {
+        // A new connection that took over meanwhile has announced the agent online: that stays the last word.
+        if (!this.deps.isConnected(this.agentId)) this.deps.bus.publish({ type: "agent.offline", tenant_id: this.tenantId, agent_id: this.agentId, at });
+      })
       .catch((err: unknown) => {
         this.log.error({ err: (err as Error).message }, "could not record agent offline; trying again");
         setTimeout(() => {
