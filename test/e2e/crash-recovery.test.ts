@@ -1,7 +1,11 @@
-import { readFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { describe, expect, test } from "vitest";
 import { executionCounts, pairAgent, startControlPlane } from "../support/botmox.js";
+import { startChild } from "../support/child.js";
+import { AGENT_CLI } from "../support/paths.js";
 import { until } from "../support/until.js";
 
 describe("nothing lost, nothing run twice", () => {
@@ -25,6 +29,38 @@ describe("nothing lost, nothing run twice", () => {
     const status = JSON.parse((await agent.cli(["status"])).stdout);
     expect(status.journal.unacked_results).toBe(0);
   });
+
+  test("a copy of the agent's home started while the original runs (a cloned machine) does not run the original's commands again", async () => {
+    await using cp = await startControlPlane();
+    const tenant = await cp.tenant();
+    await using agent = await pairAgent(cp, tenant);
+    const copyHome = mkdtempSync(join(tmpdir(), "botmox-agent-copy-"));
+    cpSync(agent.home, copyHome, { recursive: true });
+    const original = await agent.start();
+    const submitted = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => tenant.api.post(`/api/v1/agents/${agent.agentId}/commands`, { name: "agent.echo", params: { data: i, delay_ms: 3000 } })),
+    );
+    const ids = submitted.map((reply) => reply.body.id as string);
+    const started = (id: string) => original.logs().some((line) => line.msg === "command started" && line.command_id === id);
+    await until("all five started in the original", async () => (ids.every(started) ? true : undefined), 10_000, 50);
+
+    const copy = startChild(process.execPath, [AGENT_CLI, "run"], { ...agent.env, BOTMOX_AGENT_HOME: copyHome });
+    try {
+      await copy.waitForLog((line) => line.msg === "connected to control plane");
+      const finals = await Promise.all(ids.map(async (id) => (await tenant.api.get(`/api/v1/commands/${id}?wait=15`)).body));
+      // The original was replaced before it could report: each ends failed, reported by the copy, which ran none of them.
+      for (const final of finals) expect(final).toMatchObject({ status: "failed", error: { code: "COMMAND_INTERRUPTED" } });
+      expect(copy.logs().filter((line) => line.msg === "command started")).toEqual([]);
+      expect(ids.map((id) => executionCounts(agent).get(id))).toEqual([1, 1, 1, 1, 1]);
+      const journal = new Database(join(copyHome, "journal.db"), { readonly: true });
+      const rows = journal.prepare(`SELECT status, executions FROM commands WHERE id IN (${ids.map(() => "?").join(",")})`).all(...ids);
+      journal.close();
+      expect(rows).toEqual(ids.map(() => ({ status: "failed", executions: 0 })));
+    } finally {
+      await copy.kill("SIGKILL");
+      rmSync(copyHome, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   test("a second run on the same home is refused and leaves the first one and its running command alone", async () => {
     await using cp = await startControlPlane();

@@ -130,8 +130,17 @@ export class Journal {
 
   /** A cancel for a command never seen: remember it so a late dispatch is answered "cancelled" without running. */
   recordCancelledBeforeStart(id: string, now = Date.now()): void {
-    const error = JSON.stringify({ code: "COMMAND_CANCELLED", message: "Cancelled before it started" });
-    this.write(() => this.stmt.insertFinal.run({ id, name: "(unknown)", status: "cancelled", error, now }));
+    this.recordNotRun({ id, name: "(unknown)", status: "cancelled", error: { code: "COMMAND_CANCELLED", message: "Cancelled before it started" } }, now);
+  }
+
+  /** An outcome for a command that will not run here (unless already known): a later dispatch is answered with it. */
+  recordNotRun(input: { id: string; name: string; status: "cancelled" | "failed"; error: { code: string; message: string } }, now = Date.now()): void {
+    this.write(() => this.stmt.insertFinal.run({ id: input.id, name: input.name, status: input.status, error: JSON.stringify(input.error), now }));
+  }
+
+  /** Whether this journal has ever recorded the id (and not pruned it since). */
+  knows(id: string): boolean {
+    return this.stmt.get.get(id) !== undefined;
   }
 
   markAcked(ids: readonly string[], now = Date.now()): void {

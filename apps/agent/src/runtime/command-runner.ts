@@ -48,6 +48,7 @@ export class CommandRunner {
     }
     const kept = this.unjournaled.get(command.id);
     if (kept) return this.sendResult(kept);
+    if (command.sent_to_other_process && !this.running.has(command.id) && !this.journal.knows(command.id)) return this.refuseSentElsewhere(command);
     let state: BeginResult;
     try {
       state = this.journal.begin(command.id, command.name);
@@ -74,6 +75,28 @@ export class CommandRunner {
   }
 
   /** `reason`: the control plane's, kept in the outcome (an operator's cancel, or a command that expired before it was accepted). */
+  /** Sent before to another process of this agent, never seen here: it may be running there, so it does not run here too. */
+  private refuseSentElsewhere(command: Dispatch): void {
+    const outcome: CommandOutcome = {
+      id: command.id,
+      status: "failed",
+      error: { code: "COMMAND_INTERRUPTED", message: "Sent to another process of this agent (a copy of its home?) whose connection this one replaced; not run here because it may have run there" },
+      finished_at: Date.now(),
+    };
+    this.log.warn({ command_id: command.id }, "command was sent to another process of this agent; not running it here");
+    try {
+      this.journal.recordNotRun({ id: command.id, name: command.name, status: "failed", error: outcome.error! });
+    } catch (err) {
+      this.log.error({ err, command_id: command.id }, "could not journal the refusal; sending it anyway");
+      this.unjournaled.set(command.id, outcome);
+      return this.sendResult(outcome);
+    }
+    this.journal.durable().then(
+      () => this.sendResult(this.journal.outcome(command.id) ?? outcome),
+      (err: unknown) => this.log.error({ err, command_id: command.id }, "journal commit failed; the command will be redelivered"),
+    );
+  }
+
   cancel(id: string, reason?: string): void {
     const entry = this.running.get(id);
     if (entry) {

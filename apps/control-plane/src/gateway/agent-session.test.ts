@@ -43,15 +43,19 @@ async function until(what: string, check: () => boolean, timeoutMs = 5_000): Pro
   }
 }
 
-function startSession(ws: FakeSocket, deps: { store: Store; lifecycle: CommandLifecycle; bus: EventBus; isConnected?: () => boolean }, record: AgentRecord = agent) {
+function startSession(
+  ws: FakeSocket,
+  deps: { store: Store; lifecycle: CommandLifecycle; bus: EventBus; isConnected?: () => boolean; register?: (session: AgentSession) => boolean },
+  record: AgentRecord = agent,
+) {
   return new AgentSession(ws as unknown as WebSocket, record, {
     isConnected: () => false,
+    register: () => true,
     ...deps,
     log: pino({ level: "silent" }),
     metrics: createMetrics(deps.bus, () => 0),
     heartbeatMs: 60_000,
     instanceId: "test-instance",
-    register: () => true,
     unregister: () => true,
   });
 }
@@ -263,5 +267,30 @@ describe("AgentSession going offline", () => {
       await sleep(20);
       expect(announced).toEqual(takenOver ? [] : ["agent.offline"]);
     }
+  });
+});
+
+describe("AgentSession replacing an open connection", () => {
+  test("commands outstanding on another process's connection are redelivered flagged; on the same process's, as usual", async () => {
+    const id = "00000000-0000-4000-8000-00000000000c";
+    const lifecycle = { claim: async () => [], redelivered: async (c: CommandRecord) => c } as unknown as CommandLifecycle;
+    const store = { getAgent: async () => ({ ...agent, status: "online" }), activeCommands: async () => [command(id)], unheardCancels: async () => [], updateAgentSession: async () => {}, getStoragePolicy: async () => DEFAULT_STORAGE_POLICY } as unknown as Store;
+    let current: AgentSession | undefined;
+    const register = (session: AgentSession) => {
+      if (current) session.takeOverFrom(current);
+      current = session;
+      return true;
+    };
+    const connect = async (startedAt: number) => {
+      const ws = new FakeSocket();
+      startSession(ws, { store, lifecycle, bus: new EventBus(), register });
+      ws.emit("message", Buffer.from(JSON.stringify({ ...hello, payload: { ...hello.payload, started_at: startedAt } })), false);
+      await until("the dispatch", () => ws.sent.some((frame) => frame.type === "command.dispatch"));
+      return ws.sent.find((frame) => frame.type === "command.dispatch").payload;
+    };
+    expect((await connect(1)).sent_to_other_process).toBeUndefined();
+    expect((await connect(1)).sent_to_other_process).toBeUndefined(); // the same process, reconnected
+    expect((await connect(2)).sent_to_other_process).toBe(true); // a copy started elsewhere
+    expect((await connect(3)).sent_to_other_process).toBe(true); // still unanswered: flagged again
   });
 });

@@ -59,6 +59,10 @@ export class AgentSession {
   /** close() was called: no new work goes out while the socket winds down. */
   private closing = false;
   private readonly inflight = new Set<string>();
+  /** The agent process behind this connection (`hello.started_at`). */
+  private processStartedAt: number | undefined;
+  /** Outstanding on the connection of another process this one replaced: they may be running there. */
+  private readonly sentToOtherProcess = new Set<string>();
   /** Slots promised to commands being inserted as dispatched (see reserve). */
   private reserved = 0;
   private maxInFlight = 1;
@@ -181,6 +185,16 @@ export class AgentSession {
     };
   }
 
+  /**
+   * This connection replaces `previous`, still open. From another process of the agent (a copied
+   * home, a cloned machine), what was outstanding there may be running there: redelivered here
+   * flagged, so this process runs it only if its journal knows it.
+   */
+  takeOverFrom(previous: AgentSession): void {
+    if (previous.processStartedAt === this.processStartedAt) return;
+    for (const id of [...previous.inflight, ...previous.sentToOtherProcess]) this.sentToOtherProcess.add(id);
+  }
+
   requestCancel(commandId: string): boolean {
     return this.send("command.cancel", { id: commandId, reason: "cancel requested by operator" });
   }
@@ -266,6 +280,7 @@ export class AgentSession {
   private async onHello(hello: AgentToServer<"hello">["payload"]): Promise<void> {
     if (this.helloSeen) return this.reject({ code: "INVALID_FRAME", message: "hello was already received" });
     this.helloSeen = true;
+    this.processStartedAt = hello.started_at;
     clearTimeout(this.helloTimer);
     if (hello.agent_id !== this.agentId) return this.close(CLOSE_CODES.HELLO_REQUIRED.code, "hello agent_id does not match the signed upgrade");
     const version = Math.max(...hello.protocol_versions.filter((v) => (PROTOCOL_VERSIONS as readonly number[]).includes(v)));
@@ -388,7 +403,14 @@ export class AgentSession {
 
   private dispatch(command: CommandRecord): void {
     if (command.cancel_requested_at !== null) this.send("command.cancel", { id: command.id, reason: "cancel requested by operator" });
-    const sent = this.send("command.dispatch", { id: command.id, name: command.name, params: command.params ?? {}, timeout_ms: command.timeout_ms, attempt: command.attempts });
+    const sent = this.send("command.dispatch", {
+      id: command.id,
+      name: command.name,
+      params: command.params ?? {},
+      timeout_ms: command.timeout_ms,
+      attempt: command.attempts,
+      ...(this.sentToOtherProcess.has(command.id) ? { sent_to_other_process: true } : {}),
+    });
     if (sent) this.log.debug({ command_id: command.id, name: command.name, attempt: command.attempts }, "command dispatched");
   }
 
@@ -406,6 +428,7 @@ export class AgentSession {
     const command = await this.deps.lifecycle.finished(this.agentId, outcome, this.policy.operational === "local");
     if (command) this.log.debug({ command_id: command.id, status: command.status }, "command finished");
     this.inflight.delete(outcome.id);
+    this.sentToOtherProcess.delete(outcome.id);
     void this.pump(); // a slot is free, whatever became of the command
     // Not before the outcome is durable: once acknowledged, the agent forgets it.
     await this.deps.store.committed();

@@ -173,6 +173,7 @@ export class Gateway {
     }
     const previous = this.sessions.get(session.agentId);
     this.sessions.set(session.agentId, session);
+    if (previous) session.takeOverFrom(previous);
     previous?.close(CLOSE_CODES.SESSION_REPLACED.code, "a newer connection of this agent took over");
     return true;
   }

@@ -18,6 +18,11 @@ export const SERVER_TO_AGENT = {
     params: z.unknown(),
     timeout_ms: z.number().int().positive(),
     attempt: z.number().int().positive(),
+    /**
+     * Last sent to another process of this agent whose connection this one replaced (a copied
+     * home, a cloned machine): unless the journal knows it, it may be running there, so it is not run here.
+     */
+    sent_to_other_process: z.boolean().optional(),
   }),
   "command.cancel": z.object({ id: commandIdSchema, reason: z.string().max(500).optional() }),
   /** The listed results are stored; the agent may forget them. */
