@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config";
 
 /** The spine's end-to-end tests, run a second time with the control plane on Supabase. */
-const SPINE_E2E = ["round-trip", "crash-recovery", "liveness", "trust", "gateway-robustness", "admin-cli"].map((name) => `test/e2e/${name}.test.ts`);
+const SPINE_E2E = ["round-trip", "crash-recovery", "liveness", "trust", "gateway-robustness", "admin-cli", "api-keys"].map((name) => `test/e2e/${name}.test.ts`);
 
 export default defineConfig({
   test: {

@@ -3,7 +3,7 @@
 begin;
 set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
-select plan(33);
+select plan(34);
 
 select tables_are('public', array['tenants', 'tenant_members', 'api_keys', 'agents', 'pairings', 'agent_nonces', 'storage_policies',
   'commands', 'audit_log', 'inventory', 'events', 'telemetry'], 'the public schema holds exactly the Bot-Mox tables');
@@ -53,6 +53,7 @@ select has_function('public', 'revoke_agent', array['uuid', 'uuid', 'text', 'tim
 select has_function('public', 'replace_inventory', array['uuid', 'uuid', 'jsonb', 'timestamp with time zone'], 'replace_inventory(tenant_id, agent_id, items, updated_at)');
 select has_function('public', 'create_tenant', array['text', 'text', 'timestamp with time zone'], 'create_tenant(name, actor, now)');
 select has_function('public', 'create_api_key', array['uuid', 'text', 'text', 'text', 'text', 'timestamp with time zone'], 'create_api_key(tenant_id, role, key_hash, key_prefix, actor, now)');
+select has_function('public', 'revoke_api_key', array['uuid', 'uuid', 'text', 'timestamp with time zone'], 'revoke_api_key(tenant_id, id, actor, now)');
 select has_function('public', 'create_pairing', array['uuid', 'text', 'timestamp with time zone', 'text', 'timestamp with time zone'], 'create_pairing(tenant_id, code_hash, expires_at, created_by, now)');
 select function_returns('public', 'transition_command', array['uuid', 'text[]', 'text', 'jsonb', 'text', 'uuid'], 'jsonb', 'transition_command returns the row as jsonb');
 select function_returns('public', 'claim_commands', array['uuid', 'integer', 'timestamp with time zone'], 'setof jsonb', 'claim_commands returns setof jsonb');

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { createPairingCode } from "./auth/pairing.js";
 import { generateApiKey } from "./auth/secrets.js";
+import { apiKeyJson } from "./http/serialize.js";
 import { ConfigError, parseConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 import { openStore } from "./store/open-store.js";
@@ -17,6 +18,8 @@ const USAGE = `Usage: botmox-cp <command>
   migrate                                       create or upgrade the store's schema and exit
   tenants create --name NAME                    prints {"tenant_id": ...}
   api-keys create --tenant ID --role ROLE       prints {"api_key": ...} (shown once); ROLE is admin|operator|viewer
+  api-keys list --tenant ID                     prints {"api_keys": [{id, role, key_prefix, created_at, revoked_at}]}
+  api-keys revoke --tenant ID --id KEY_ID       a running server refuses the key within 30 s
   pairings create --tenant ID [--ttl-ms N]      prints {"code": ..., "expires_at": ...} for botmox-agent pair
   bootstrap --out FILE [--name NAME]            first start of a dev stack: tenant, admin key and pairing code
                                                 written to FILE (mode 600); does nothing if FILE exists
@@ -46,6 +49,7 @@ async function main(argv: string[]): Promise<number> {
       name: { type: "string" },
       tenant: { type: "string" },
       role: { type: "string" },
+      id: { type: "string" },
       out: { type: "string" },
       "ttl-ms": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -101,6 +105,30 @@ async function main(argv: string[]): Promise<number> {
         const key = generateApiKey();
         await store.createApiKey({ tenant_id: tenantId, role: role as Role, key_hash: key.hash, key_prefix: key.prefix });
         console.log(JSON.stringify({ api_key: key.key, tenant_id: tenantId, role }));
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
+    case "api-keys list": {
+      const tenantId = flag(values, "tenant");
+      const store = await openStore(config);
+      try {
+        if (!(await store.getTenant(tenantId))) throw new UsageError(`No tenant ${tenantId}`);
+        console.log(JSON.stringify({ api_keys: (await store.listApiKeys(tenantId)).map(apiKeyJson) }));
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
+    case "api-keys revoke": {
+      const tenantId = flag(values, "tenant");
+      const id = flag(values, "id");
+      const store = await openStore(config);
+      try {
+        const key = await store.revokeApiKey({ tenant_id: tenantId, id, actor: "cli", now: Date.now() });
+        if (!key) throw new UsageError(`Tenant ${tenantId} has no API key ${id}; see: botmox-cp api-keys list --tenant ${tenantId}`);
+        console.log(JSON.stringify({ revoked: true, ...apiKeyJson(key) }));
       } finally {
         await store.close();
       }

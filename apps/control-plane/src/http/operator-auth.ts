@@ -28,6 +28,11 @@ export class OperatorAuth {
     private readonly jwt?: SupabaseJwtVerifier,
   ) {}
 
+  /** After a revocation: keys are looked up again, so a revoked one is refused from now on. */
+  forgetKeys(): void {
+    this.principals.clear();
+  }
+
   async authenticate(request: FastifyRequest, minimum: Role): Promise<Principal> {
     const header = request.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;

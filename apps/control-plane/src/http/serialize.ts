@@ -1,5 +1,5 @@
 import type { BusEvent } from "../events/bus.js";
-import type { AgentRecord, AuditEntry, CommandRecord } from "../store/types.js";
+import type { AgentRecord, ApiKeyRecord, AuditEntry, CommandRecord } from "../store/types.js";
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -20,6 +20,10 @@ export function agentJson(agent: AgentRecord) {
     revoked_at: iso(agent.revoked_at),
     policy_version_applied: agent.policy_version_applied,
   };
+}
+
+export function apiKeyJson(key: ApiKeyRecord) {
+  return { id: key.id, role: key.role, key_prefix: key.key_prefix, created_at: iso(key.created_at), revoked_at: iso(key.revoked_at) };
 }
 
 export function commandJson(command: CommandRecord) {

@@ -4,6 +4,7 @@ import { MAX_FRAME_BYTES } from "@botmox/protocol";
 import { ApiError, toApiError } from "../errors/api-error.js";
 import type { RouteContext } from "./context.js";
 import { agentRoutes } from "./routes/agents.js";
+import { apiKeyRoutes } from "./routes/api-keys.js";
 import { auditRoutes } from "./routes/audit.js";
 import { commandRoutes } from "./routes/commands.js";
 import { eventRoutes } from "./routes/events.js";
@@ -43,7 +44,7 @@ export function buildHttpServer(ctx: RouteContext): FastifyInstance {
     done();
   });
 
-  for (const register of [healthRoutes, pairingRoutes, agentRoutes, commandRoutes, eventRoutes, auditRoutes, settingsRoutes, operationalRoutes]) register(app, ctx);
+  for (const register of [healthRoutes, pairingRoutes, agentRoutes, apiKeyRoutes, commandRoutes, eventRoutes, auditRoutes, settingsRoutes, operationalRoutes]) register(app, ctx);
   return app;
 }
 

@@ -7,6 +7,10 @@ export class TtlCache<V> {
     private readonly maxEntries = 10_000,
   ) {}
 
+  clear(): void {
+    this.entries.clear();
+  }
+
   async get(key: string, load: () => Promise<V>): Promise<V> {
     const now = Date.now();
     const cached = this.entries.get(key);

@@ -149,8 +149,13 @@ export interface Store {
   createTenant(name: string): Promise<Tenant>;
   getTenant(id: string): Promise<Tenant | null>;
 
-  createApiKey(input: { tenant_id: string; role: Role; key_hash: string; key_prefix: string }): Promise<ApiKeyRecord>;
+  /** Audited as `actor` (default "system"). */
+  createApiKey(input: { tenant_id: string; role: Role; key_hash: string; key_prefix: string; actor?: string }): Promise<ApiKeyRecord>;
   findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | null>;
+  /** The tenant's keys, oldest first (never their hashes). */
+  listApiKeys(tenantId: string): Promise<ApiKeyRecord[]>;
+  /** Stamps revoked_at (audited) unless already revoked; null when the tenant has no such key. */
+  revokeApiKey(input: { tenant_id: string; id: string; actor: string; now: Millis }): Promise<ApiKeyRecord | null>;
 
   createPairing(input: { tenant_id: string; code_hash: string; expires_at: Millis; created_by: string }): Promise<void>;
   /** Consumes the code and creates the agent; throws ApiError PAIRING_CODE_INVALID / PAIRING_CODE_EXPIRED. */

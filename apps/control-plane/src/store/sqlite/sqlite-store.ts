@@ -172,14 +172,29 @@ export class SqliteStore implements Store {
     return (this.db.prepare("SELECT * FROM tenants WHERE id = ?").get(id) as Tenant | undefined) ?? null;
   }
 
-  createApiKey(input: { tenant_id: string; role: Role; key_hash: string; key_prefix: string }): Promise<ApiKeyRecord> {
+  createApiKey(input: { tenant_id: string; role: Role; key_hash: string; key_prefix: string; actor?: string }): Promise<ApiKeyRecord> {
     const record: ApiKeyRecord = { id: randomUUID(), tenant_id: input.tenant_id, role: input.role, key_prefix: input.key_prefix, created_at: Date.now(), revoked_at: null };
     return this.atomically(() => {
       this.db
         .prepare("INSERT INTO api_keys (id, tenant_id, role, key_hash, key_prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)")
         .run(record.id, record.tenant_id, record.role, input.key_hash, record.key_prefix, record.created_at);
-      this.audit({ tenant_id: input.tenant_id, actor: "system", action: "api_key.created", target_type: "api_key", target_id: record.id, details: { role: input.role, key_prefix: input.key_prefix } });
+      this.audit({ tenant_id: input.tenant_id, actor: input.actor ?? "system", action: "api_key.created", target_type: "api_key", target_id: record.id, details: { role: input.role, key_prefix: input.key_prefix } });
       return record;
+    });
+  }
+
+  async listApiKeys(tenantId: string): Promise<ApiKeyRecord[]> {
+    return this.db.prepare("SELECT id, tenant_id, role, key_prefix, created_at, revoked_at FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id").all(tenantId) as ApiKeyRecord[];
+  }
+
+  revokeApiKey(input: { tenant_id: string; id: string; actor: string; now: Millis }): Promise<ApiKeyRecord | null> {
+    return this.atomically(() => {
+      const revoked = this.db.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL").run(input.now, input.id, input.tenant_id).changes === 1;
+      const key = this.db.prepare("SELECT id, tenant_id, role, key_prefix, created_at, revoked_at FROM api_keys WHERE id = ? AND tenant_id = ?").get(input.id, input.tenant_id) as ApiKeyRecord | undefined;
+      if (revoked && key) {
+        this.audit({ tenant_id: input.tenant_id, actor: input.actor, action: "api_key.revoked", target_type: "api_key", target_id: key.id, details: { role: key.role, key_prefix: key.key_prefix } });
+      }
+      return key ?? null;
     });
   }
 

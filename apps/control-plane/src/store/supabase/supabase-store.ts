@@ -99,9 +99,24 @@ export class SupabaseStore implements Store {
     return row ? tenantFromRow(row) : null;
   }
 
-  async createApiKey(input: { tenant_id: string; role: Role; key_hash: string; key_prefix: string }): Promise<ApiKeyRecord> {
-    const row = await this.run<Row>("create_api_key", this.db.rpc("create_api_key", { p_tenant_id: input.tenant_id, p_role: input.role, p_key_hash: input.key_hash, p_key_prefix: input.key_prefix }));
+  async createApiKey(input: { tenant_id: string; role: Role; key_hash: string; key_prefix: string; actor?: string }): Promise<ApiKeyRecord> {
+    const row = await this.run<Row>(
+      "create_api_key",
+      this.db.rpc("create_api_key", { p_tenant_id: input.tenant_id, p_role: input.role, p_key_hash: input.key_hash, p_key_prefix: input.key_prefix, p_actor: input.actor ?? "system" }),
+    );
     return apiKeyFromRow(row);
+  }
+
+  async listApiKeys(tenantId: string): Promise<ApiKeyRecord[]> {
+    if (!isUuid(tenantId)) return [];
+    const rows = await this.run<Row[]>("listApiKeys", this.db.from("api_keys").select("id, tenant_id, role, key_prefix, created_at, revoked_at").eq("tenant_id", tenantId).order("created_at").order("id"));
+    return rows.map(apiKeyFromRow);
+  }
+
+  async revokeApiKey(input: { tenant_id: string; id: string; actor: string; now: Millis }): Promise<ApiKeyRecord | null> {
+    if (!isUuid(input.tenant_id) || !isUuid(input.id)) return null;
+    const row = await this.run<Row | null>("revoke_api_key", this.db.rpc("revoke_api_key", { p_tenant_id: input.tenant_id, p_id: input.id, p_actor: input.actor, p_now: iso(input.now) }));
+    return row ? apiKeyFromRow(row) : null;
   }
 
   async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | null> {
