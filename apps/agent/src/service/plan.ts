@@ -3,7 +3,11 @@ import { join } from "node:path";
 import { launchdPlist } from "./launchd.js";
 import { SERVICE_LABEL, SERVICE_NAME, type ServiceSpec } from "./service-spec.js";
 import { systemdUnit } from "./systemd.js";
-import { windowsServiceCommands, windowsUninstallCommands } from "./windows.js";
+
+/** A Windows service must answer the Service Control Manager, which a plain process does not: sc.exe would register one that fails to start (error 1053). */
+const WINDOWS_UNSUPPORTED =
+  "Installing a Windows service is not supported yet: the agent does not speak the Service Control Manager protocol. " +
+  'Run "botmox-agent.exe run" under a service wrapper (WinSW, NSSM) or as a Task Scheduler task at startup, with its BOTMOX_* variables set';
 
 /** Files to write and commands to run: shown by --dry-run, carried out otherwise. */
 export interface ServicePlan {
@@ -26,7 +30,7 @@ export function installPlan(spec: ServiceSpec, platform: NodeJS.Platform = proce
       return { platform, files: [{ path, content: launchdPlist(spec) }], remove: [], commands: [["launchctl", "bootstrap", domain, path]] };
     }
     case "win32":
-      return { platform, files: [], remove: [], commands: windowsServiceCommands(spec) };
+      throw new Error(WINDOWS_UNSUPPORTED);
     default:
       throw new Error(`Installing a service is not supported on ${platform}; run "botmox-agent run" under your init system`);
   }
@@ -44,7 +48,7 @@ export function uninstallPlan(user: boolean, platform: NodeJS.Platform = process
       return { platform, files: [], remove: [path], commands: [["launchctl", "bootout", user ? `gui/${uid}` : "system", path]] };
     }
     case "win32":
-      return { platform, files: [], remove: [], commands: windowsUninstallCommands() };
+      throw new Error(WINDOWS_UNSUPPORTED);
     default:
       throw new Error(`Services are not supported on ${platform}`);
   }

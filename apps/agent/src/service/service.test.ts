@@ -9,7 +9,6 @@ import { launchdPlist } from "./launchd.js";
 import { describePlan, installPlan, uninstallPlan } from "./plan.js";
 import { carriedEnvironment, type ServiceSpec } from "./service-spec.js";
 import { systemdUnit } from "./systemd.js";
-import { windowsServiceCommands } from "./windows.js";
 
 const dir = mkdtempSync(join(tmpdir(), "service-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -111,13 +110,6 @@ describe("launchd and Windows", () => {
     const check = spawnSync("python3", ["-c", "import plistlib,sys; plistlib.loads(sys.stdin.buffer.read())"], { input: plist });
     expect(check.status).toBe(0);
   });
-
-  test("sc.exe creates an auto-start service with restart actions and its environment", () => {
-    const commands = windowsServiceCommands({ ...spec, command: ["C:\\Program Files\\Bot-Mox\\botmox-agent.exe"], home: "C:\\ProgramData\\Bot-Mox" });
-    expect(commands[0]).toEqual(["sc.exe", "create", "botmox-agent", "binPath=", '"C:\\Program Files\\Bot-Mox\\botmox-agent.exe" "run"', "start=", "auto", "DisplayName=", "Bot-Mox Agent"]);
-    expect(commands.find((command) => command[1] === "failure")).toContain("restart/5000/restart/5000/restart/30000");
-    expect(commands.find((command) => command[0] === "reg.exe")?.join(" ")).toContain("BOTMOX_AGENT_HOME=C:\\ProgramData\\Bot-Mox");
-  });
 });
 
 describe("plans", () => {
@@ -128,6 +120,8 @@ describe("plans", () => {
     expect(installPlan({ ...spec, user: true }, "darwin", 501).commands[0]).toEqual(["launchctl", "bootstrap", "gui/501", expect.stringContaining("LaunchAgents")]);
     expect(uninstallPlan(false, "linux").remove).toEqual(["/etc/systemd/system/botmox-agent.service"]);
     expect(() => installPlan(spec, "aix")).toThrow(/not supported/);
+    expect(() => installPlan(spec, "win32")).toThrow(/Service Control Manager.*WinSW/);
+    expect(() => uninstallPlan(false, "win32")).toThrow(/not supported yet/);
     expect(describePlan(installPlan(spec, "linux"))).toContain("# would run: systemctl enable --now botmox-agent");
   });
 });
