@@ -11,6 +11,11 @@ describe("liveness and reconnects", () => {
     const tenant = await cp.tenant();
     await using agent = await pairAgent(cp, tenant);
     const run = await agent.start();
+    // While connected, last_seen_at follows the heartbeats.
+    const seen = async () => Date.parse((await tenant.api.get(`/api/v1/agents/${agent.agentId}`)).body.last_seen_at);
+    const firstSeen = await seen();
+    await new Promise((resolve) => setTimeout(resolve, 4 * HEARTBEAT_MS));
+    expect(await seen()).toBeGreaterThanOrEqual(firstSeen + 2 * HEARTBEAT_MS);
 
     const frozenAt = Date.now();
     run.process.kill("SIGSTOP");

@@ -80,6 +80,8 @@ export class AgentSession {
   private ackTimer: NodeJS.Timeout | undefined;
   private pumpRetry: NodeJS.Timeout | undefined;
   alive = true;
+  /** The last pong or frame from the agent: what `last_seen_at` shows while it is connected. */
+  lastHeardAt = Date.now();
   private policy: StoragePolicy = { ...DEFAULT_STORAGE_POLICY };
   private readonly pending = new Map<string, { resolve: (value: unknown) => void; reject: (err: unknown) => void; timer: NodeJS.Timeout }>();
   private readonly log: Logger;
@@ -95,7 +97,10 @@ export class AgentSession {
     this.log = deps.log.child({ agent_id: agent.id, tenant_id: agent.tenant_id, session_id: this.sessionId });
     this.helloTimer = setTimeout(() => this.close(CLOSE_CODES.HELLO_REQUIRED.code, "hello not received in time"), HELLO_TIMEOUT_MS);
     ws.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
-    ws.on("pong", () => (this.alive = true));
+    ws.on("pong", () => {
+      this.alive = true;
+      this.lastHeardAt = Date.now();
+    });
     ws.on("close", (code) => this.onClose(code));
     ws.on("error", (err) => this.log.warn({ err: err.message }, "agent socket error"));
   }
@@ -200,6 +205,7 @@ export class AgentSession {
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
+    this.lastHeardAt = Date.now();
     if (isBinary) return this.reject({ code: "INVALID_FRAME", message: "Binary frames are not part of the protocol" });
     const decoded = decodeFrame(AGENT_TO_SERVER, data.toString("utf8"));
     if (!decoded.ok) return this.reject(decoded.error);

@@ -3,7 +3,8 @@ import type { AgentRecord, ApiKeyRecord, AuditEntry, CommandRecord } from "../st
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-export function agentJson(agent: AgentRecord) {
+/** `heardAt`: when a live session last heard from the agent, newer than the stored connect time. */
+export function agentJson(agent: AgentRecord, heardAt?: number) {
   return {
     id: agent.id,
     tenant_id: agent.tenant_id,
@@ -14,7 +15,7 @@ export function agentJson(agent: AgentRecord) {
     platform: agent.platform,
     arch: agent.arch,
     capabilities: agent.capabilities,
-    last_seen_at: iso(agent.last_seen_at),
+    last_seen_at: iso(heardAt !== undefined && agent.status === "online" ? Math.max(heardAt, agent.last_seen_at ?? 0) : agent.last_seen_at),
     connected_at: iso(agent.connected_at),
     created_at: iso(agent.created_at),
     revoked_at: iso(agent.revoked_at),

@@ -18,17 +18,18 @@ export async function findTenantAgent(store: Store, tenantId: string, id: string
 
 export function agentRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const findAgent = (tenantId: string, id: string) => findTenantAgent(ctx.store, tenantId, id);
+  const json = (agent: AgentRecord) => agentJson(agent, ctx.gateway.lastHeardFrom(agent.id));
 
   app.get("/api/v1/agents", async (request) => {
     const principal = await ctx.auth.authenticate(request, "viewer");
     const agents = await ctx.store.listAgents(principal.tenant_id);
-    return { agents: agents.map(agentJson) };
+    return { agents: agents.map(json) };
   });
 
   app.get("/api/v1/agents/:id", async (request) => {
     const principal = await ctx.auth.authenticate(request, "viewer");
     const { id } = parseInput(idParams, request.params, "params");
-    return agentJson(await findAgent(principal.tenant_id, id));
+    return json(await findAgent(principal.tenant_id, id));
   });
 
   app.post("/api/v1/agents/:id/revoke", async (request) => {
