@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { describe, expect, test } from "vitest";
 import { memoryVault } from "../vault/memory-vault.testkit.js";
@@ -45,5 +46,19 @@ describe("pairing target", () => {
     const config = { instance_id: randomUUID(), targets: {} };
     await expect(pair({ server: `http://127.0.0.1:${await closedPort()}`, code: "BMX-AAAA-BBBB", config, vault })).rejects.toThrow();
     expect([...vault.entries.keys()]).toEqual([]);
+  });
+
+  test("an answer that is not a control plane's leaves the key and config in use as they were", async () => {
+    for (const body of ["null", "{}", JSON.stringify({ agent_id: "x", tenant_id: "y" })]) {
+      const server = createHttpServer((_request, response) => response.writeHead(200, { "content-type": "application/json" }).end(body));
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const vault = memoryVault();
+      await vault.set("agent.private_key", "the key in use");
+      const config = { instance_id: randomUUID(), targets: {}, agent_id: randomUUID() };
+      const attempt = pair({ server: `http://127.0.0.1:${(server.address() as { port: number }).port}`, code: "BMX-AAAA-BBBB", config, vault });
+      await expect(attempt, body).rejects.toThrow(/did not answer like a Bot-Mox control plane/);
+      expect([...vault.entries.entries()], body).toEqual([["agent.private_key", "the key in use"]]);
+      server.close();
+    }
   });
 });

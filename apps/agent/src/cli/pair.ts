@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { z } from "zod";
 import type { AgentConfig } from "../config/agent-config.js";
 import { generateAgentKeyPair } from "../identity/keys.js";
 import { PRIVATE_KEY_SECRET, type Vault } from "../vault/vault.js";
@@ -6,6 +7,8 @@ import { postJson } from "./http-client.js";
 import { UsageError } from "./usage-error.js";
 
 const PENDING_KEY_SECRET = `${PRIVATE_KEY_SECRET}.pending`;
+
+const registeredSchema = z.object({ agent_id: z.uuid(), tenant_id: z.uuid() });
 
 const isLoopback = (host: string) => host === "localhost" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
 
@@ -51,9 +54,13 @@ export async function pair(input: { server: string; code: string; config: AgentC
   const keys = generateAgentKeyPair();
   // Prove the vault works before consuming the one-time code, without touching a key already in use.
   await input.vault.set(PENDING_KEY_SECRET, keys.privateKeyBase64);
-  let response: { agent_id: string; tenant_id: string };
+  let response: z.infer<typeof registeredSchema>;
   try {
-    response = await postJson(`${server}/api/v1/agents/register`, { code: input.code, public_key: keys.publicKeyBase64, hostname: hostname() }, input.caPem);
+    const answer = await postJson<unknown>(`${server}/api/v1/agents/register`, { code: input.code, public_key: keys.publicKeyBase64, hostname: hostname() }, input.caPem);
+    const parsed = registeredSchema.safeParse(answer);
+    // Another service at that address (or a proxy answering for it): the identity in use stays as it is.
+    if (!parsed.success) throw new Error(`${server} did not answer like a Bot-Mox control plane (no agent_id and tenant_id in its answer to the registration): check --server`);
+    response = parsed.data;
   } catch (err) {
     await input.vault.delete(PENDING_KEY_SECRET);
     throw err;
