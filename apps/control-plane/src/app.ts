@@ -32,7 +32,7 @@ export interface ControlPlane {
 /** Wires store, gateway and HTTP API together and starts listening. */
 export async function startControlPlane(config: Config, store: Store, log: Logger): Promise<ControlPlane> {
   const instance = instanceId(config);
-  const bus = new EventBus();
+  const bus = new EventBus((err, event) => log.error({ err, type: event.type }, "an event listener failed"));
   const lifecycle = new CommandLifecycle(store, bus);
   const commands = new CommandService(store, bus);
   const connected = { count: () => 0 };

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "vitest";
 import { AGENT_TO_SERVER } from "./messages/agent-to-server.js";
 import { decodeFrame, encodeFrame } from "./frame.js";
-import { validateCommandParams } from "./commands/validate.js";
+import { MAX_PARAMS_DEPTH, validateCommandParams } from "./commands/validate.js";
+import { SERVER_TO_AGENT } from "./messages/server-to-agent.js";
 
 describe("frames", () => {
   test("a frame encoded by one side decodes on the other", () => {
@@ -19,6 +20,33 @@ describe("frames", () => {
     const result = decodeFrame(AGENT_TO_SERVER, raw);
     expect(result.ok).toBe(false);
     expect(!result.ok && result.error.code).toBe(code);
+  });
+});
+
+describe("bounds", () => {
+  test("times a Date cannot hold and delays a timer cannot wait for are refused, not stored or obeyed", () => {
+    const id = "0190a0b4-6f00-7000-8000-000000000000";
+    const rejected = (catalog: typeof AGENT_TO_SERVER | typeof SERVER_TO_AGENT, type: string, payload: unknown) => {
+      const result = decodeFrame(catalog, JSON.stringify({ v: 1, type, payload }));
+      return !result.ok && result.error.code;
+    };
+    expect(rejected(AGENT_TO_SERVER, "command.result", { id, status: "succeeded", finished_at: 8.9e15 })).toBe("INVALID_FRAME");
+    expect(rejected(AGENT_TO_SERVER, "command.result", { id, status: "succeeded", started_at: -1, finished_at: 1 })).toBe("INVALID_FRAME");
+    expect(rejected(AGENT_TO_SERVER, "telemetry", { collected_at: 9e15, counts: {}, healthy_targets: 0, unhealthy_targets: 0 })).toBe("INVALID_FRAME");
+    expect(rejected(SERVER_TO_AGENT, "welcome", { protocol_version: 1, session_id: "s", server_time: 1, heartbeat_ms: 3e9, max_frame_bytes: 1 })).toBe("INVALID_FRAME");
+    expect(rejected(SERVER_TO_AGENT, "command.dispatch", { id, name: "agent.ping", params: {}, timeout_ms: 3e9, attempt: 1 })).toBe("INVALID_FRAME");
+    expect(decodeFrame(AGENT_TO_SERVER, JSON.stringify({ v: 1, type: "command.result", payload: { id, status: "succeeded", finished_at: Date.now() } })).ok).toBe(true);
+  });
+
+  test("params nested past the limit are refused with their path instead of exhausting the stack", () => {
+    let data: unknown = 1;
+    for (let i = 0; i < 5_000; i++) data = [data];
+    const deep = validateCommandParams("agent.echo", { data });
+    expect(deep.ok).toBe(false);
+    expect(!deep.ok && deep.details[0]).toEqual({ path: `params.data${".0".repeat(MAX_PARAMS_DEPTH - 1)}`, message: `nested deeper than ${MAX_PARAMS_DEPTH} levels` });
+    let fine: unknown = 1;
+    for (let i = 0; i < MAX_PARAMS_DEPTH - 1; i++) fine = [fine];
+    expect(validateCommandParams("agent.echo", { data: fine }).ok).toBe(true);
   });
 });
 

@@ -1,5 +1,8 @@
 import { z } from "zod";
 
+/** The longest delay Node's timers can wait for: a longer one fires after 1 ms, in a loop. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /** Environment of `botmox-agent`. Parsed in main(), never at import time. */
 export const agentEnvSchema = z.object({
   /** Config, journal and (file vault) directory; default: the OS's per-user location. */
@@ -18,15 +21,15 @@ export const agentEnvSchema = z.object({
   /** On SIGTERM, how long running commands may finish before they are aborted. */
   BOTMOX_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   /** Reconnect backoff: first ceiling and cap (full jitter between 0 and the ceiling). */
-  BOTMOX_RECONNECT_BASE_MS: z.coerce.number().int().min(10).default(500),
-  BOTMOX_RECONNECT_CAP_MS: z.coerce.number().int().min(100).default(30_000),
+  BOTMOX_RECONNECT_BASE_MS: z.coerce.number().int().min(10).max(MAX_TIMER_MS).default(500),
+  BOTMOX_RECONNECT_CAP_MS: z.coerce.number().int().min(100).max(MAX_TIMER_MS).default(30_000),
   /** How often the inventory of the targets is refreshed (and after each change). */
-  BOTMOX_INVENTORY_INTERVAL_MS: z.coerce.number().int().min(500).default(60_000),
+  BOTMOX_INVENTORY_INTERVAL_MS: z.coerce.number().int().min(500).max(MAX_TIMER_MS).default(60_000),
   /**
    * A result the control plane has not acknowledged this long after it was sent (its store was
    * unreachable, say) is sent again while connected; repeats are harmless.
    */
-  BOTMOX_RESULT_RESEND_MS: z.coerce.number().int().min(100).default(15_000),
+  BOTMOX_RESULT_RESEND_MS: z.coerce.number().int().min(100).max(MAX_TIMER_MS).default(15_000),
   /** How long acknowledged results stay in the local journal. */
   BOTMOX_JOURNAL_RETENTION_DAYS: z.coerce.number().min(0).default(30),
   /**

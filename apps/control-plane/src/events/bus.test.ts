@@ -24,4 +24,17 @@ describe("EventBus", () => {
     bus.publish(online("t1"));
     expect(seen).toEqual(["t1"]);
   });
+
+  test("a listener that throws is reported, and the listeners after it still hear the event", () => {
+    const failures: unknown[] = [];
+    const bus = new EventBus((err) => failures.push(err));
+    const seen: string[] = [];
+    bus.subscribeAll(() => {
+      throw new RangeError("Invalid time value");
+    });
+    bus.subscribeTenant("t1", (event) => seen.push(event.type));
+    bus.publish(online("t1"));
+    expect(seen).toEqual(["agent.online"]);
+    expect(failures).toEqual([new RangeError("Invalid time value")]);
+  });
 });

@@ -23,11 +23,21 @@ export class EventBus {
   private readonly commands = new Map<string, Set<Listener<CommandRecord>>>();
   private readonly everything = new Set<Listener<BusEvent>>();
 
+  /** `onListenerError`: told of a listener that threw; the others still hear the event. */
+  constructor(private readonly onListenerError: (err: unknown, event: BusEvent) => void = () => {}) {}
+
   publish(event: BusEvent): void {
-    for (const listener of this.everything) listener(event);
-    for (const listener of this.tenants.get(event.tenant_id) ?? []) listener(event);
+    const tell = <T>(listener: Listener<T>, value: T) => {
+      try {
+        listener(value);
+      } catch (err) {
+        this.onListenerError(err, event);
+      }
+    };
+    for (const listener of this.everything) tell(listener, event);
+    for (const listener of this.tenants.get(event.tenant_id) ?? []) tell(listener, event);
     if (event.type === "command.updated") {
-      for (const listener of this.commands.get(event.command.id) ?? []) listener(event.command);
+      for (const listener of this.commands.get(event.command.id) ?? []) tell(listener, event.command);
     }
   }
 

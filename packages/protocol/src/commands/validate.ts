@@ -6,11 +6,30 @@ export type ParamsCheck =
   | { ok: true; name: CommandName; params: unknown }
   | { ok: false; code: "UNKNOWN_COMMAND" | "INVALID_PARAMS"; message: string; details: FieldIssue[] };
 
+/** How deep params may nest: schemas check them recursively, and a deeper value would exhaust the stack. */
+export const MAX_PARAMS_DEPTH = 64;
+
+/** The path of the first value nested deeper than `limit`, found without recursion. */
+function tooDeep(value: unknown, limit: number): string | undefined {
+  const stack: Array<{ value: unknown; depth: number; path: string }> = [{ value, depth: 0, path: "params" }];
+  while (stack.length > 0) {
+    const { value: current, depth, path } = stack.pop()!;
+    if (current === null || typeof current !== "object") continue;
+    if (depth >= limit) return path;
+    for (const [key, member] of Object.entries(current)) stack.push({ value: member, depth: depth + 1, path: `${path}.${key}` });
+  }
+  return undefined;
+}
+
 /** Checks a command request against the catalog; both the control plane (before queueing) and the agent (before running) use it. */
 export function validateCommandParams(name: string, params: unknown): ParamsCheck {
   if (!isCommandName(name)) {
     const known = Object.keys(COMMANDS).sort().join(", ");
     return { ok: false, code: "UNKNOWN_COMMAND", message: `Unknown command "${name}"`, details: [{ path: "name", message: `not in the catalog; known: ${known}` }] };
+  }
+  const deep = tooDeep(params, MAX_PARAMS_DEPTH);
+  if (deep) {
+    return { ok: false, code: "INVALID_PARAMS", message: `Invalid params for "${name}"`, details: [{ path: deep, message: `nested deeper than ${MAX_PARAMS_DEPTH} levels` }] };
   }
   const schema: z.ZodType = COMMANDS[name].params;
   const parsed = schema.safeParse(params ?? {});

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { errorBodySchema } from "../errors.js";
-import { commandIdSchema, commandOutcomeSchema } from "./common.js";
+import { commandIdSchema, commandOutcomeSchema, epochMsSchema } from "./common.js";
 
 /** Messages the agent sends. Each entry is the payload schema of one frame type. */
 export const AGENT_TO_SERVER = {
@@ -14,7 +14,7 @@ export const AGENT_TO_SERVER = {
     arch: z.string().max(32),
     capabilities: z.array(z.string().max(64)).max(64),
     max_in_flight: z.number().int().min(1).max(10_000),
-    started_at: z.number().int(),
+    started_at: epochMsSchema,
   }),
   /** The command is journaled and has started (or is already running / finished: see command.result). */
   "command.accepted": z.object({ id: commandIdSchema }),
@@ -29,11 +29,11 @@ export const AGENT_TO_SERVER = {
   "policy.applied": z.object({ version: z.number().int() }),
   /** Inventory snapshot of the agent's targets; sent only while the tenant's policy is "cloud". */
   inventory: z.object({
-    collected_at: z.number().int(),
+    collected_at: epochMsSchema,
     items: z.array(z.object({ kind: z.string().max(64), target: z.string().max(64), key: z.string().max(256), data: z.record(z.string(), z.unknown()) })).max(20_000),
   }),
   /** Aggregates only (counts, health), for "local" tenants with sync enabled. */
-  telemetry: z.object({ collected_at: z.number().int(), counts: z.record(z.string(), z.number()), healthy_targets: z.number().int(), unhealthy_targets: z.number().int() }),
+  telemetry: z.object({ collected_at: epochMsSchema, counts: z.record(z.string(), z.number()), healthy_targets: z.number().int(), unhealthy_targets: z.number().int() }),
   /** Answer to a `request` from the control plane. */
   response: z.object({ request_id: z.string().max(64), ok: z.boolean(), data: z.unknown().optional(), error: errorBodySchema.optional() }),
   /** Something changed on a target (SyncThing folder state, device connected…); relayed to SSE. */

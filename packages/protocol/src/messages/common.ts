@@ -3,6 +3,11 @@ import { errorBodySchema } from "../errors.js";
 
 export const commandIdSchema = z.string().uuid();
 
+/** Milliseconds since 1970 that a Date can hold: anything else would be stored and then fail every read. */
+export const epochMsSchema = z.number().int().min(0).max(8_640_000_000_000_000);
+/** A delay Node's timers can wait for: a longer one fires after 1 ms. */
+export const timerMsSchema = z.number().int().positive().max(2_147_483_647);
+
 export const finalCommandStatusSchema = z.enum(["succeeded", "failed", "cancelled", "expired"]);
 export const commandStatusSchema = z.enum(["queued", "dispatched", "running", "succeeded", "failed", "cancelled", "expired"]);
 export type CommandStatus = z.infer<typeof commandStatusSchema>;
@@ -18,7 +23,7 @@ export const commandOutcomeSchema = z.object({
   status: z.enum(["succeeded", "failed", "cancelled"]),
   result: z.unknown().optional(),
   error: errorBodySchema.optional(),
-  started_at: z.number().int().optional(),
-  finished_at: z.number().int(),
+  started_at: epochMsSchema.optional(),
+  finished_at: epochMsSchema,
 });
 export type CommandOutcome = z.infer<typeof commandOutcomeSchema>;

@@ -1,14 +1,14 @@
 import { z } from "zod";
 import { errorBodySchema } from "../errors.js";
-import { commandIdSchema } from "./common.js";
+import { commandIdSchema, epochMsSchema, timerMsSchema } from "./common.js";
 
 /** Messages the control plane sends. Each entry is the payload schema of one frame type. */
 export const SERVER_TO_AGENT = {
   welcome: z.object({
     protocol_version: z.number().int(),
     session_id: z.string(),
-    server_time: z.number().int(),
-    heartbeat_ms: z.number().int().positive(),
+    server_time: epochMsSchema,
+    heartbeat_ms: timerMsSchema,
     max_frame_bytes: z.number().int().positive(),
   }),
   /** Run a command. May be redelivered; the agent answers repeats from its journal. */
@@ -16,7 +16,7 @@ export const SERVER_TO_AGENT = {
     id: commandIdSchema,
     name: z.string(),
     params: z.unknown(),
-    timeout_ms: z.number().int().positive(),
+    timeout_ms: timerMsSchema,
     attempt: z.number().int().positive(),
     /**
      * Last sent to another process of this agent whose connection this one replaced (a copied
