@@ -1,5 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { pairAgent, startControlPlane } from "../support/botmox.js";
+import { run } from "../support/child.js";
+import { CP_CLI } from "../support/paths.js";
 
 describe("botmox-cp admin commands on bad input", () => {
   test("a missing option value or a tenant name no store accepts is a usage error (exit 2) naming the problem", async () => {
@@ -16,6 +18,19 @@ describe("botmox-cp admin commands on bad input", () => {
     expect(longest.code, longest.output).toBe(0);
     const noTenant = await cp.cli(["api-keys", "create", "--role", "admin", "--tenant"]);
     expect(noTenant.code).toBe(2);
+
+    // A lifetime no code may have is refused before anything is written.
+    const tenant = await cp.tenant();
+    const forever = await cp.cli(["pairings", "create", "--tenant", tenant.tenantId, "--ttl-ms", "9000000000000000"]);
+    expect(forever.code).toBe(2);
+    expect(forever.output).toContain("--ttl-ms must be a whole number of milliseconds from 1000 to 86400000 (24 h)");
+    const audit = (await tenant.api.get("/api/v1/audit?limit=1000")).body.entries;
+    expect(audit.filter((entry: { action: string }) => entry.action === "pairing.created")).toEqual([]);
+
+    // A public URL agents could not dial stops the server at once.
+    const badUrl = await run(process.execPath, [CP_CLI, "serve"], { ...cp.env, PUBLIC_URL: "javascript:alert(1)" });
+    expect(badUrl.code).toBe(2);
+    expect(badUrl.output).toContain("PUBLIC_URL: must be an http:// or https:// URL");
   });
 
   test("a second serve that cannot start (same data or same port) exits 1 and leaves the running one and its agents alone", async () => {

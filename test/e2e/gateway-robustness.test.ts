@@ -267,6 +267,15 @@ describe("the gateway survives bad input", () => {
     const badId = await tenant.api.get("/api/v1/agents/not-a-uuid");
     expect(badId.status).toBe(400);
     expect(badId.body.error.details[0].path).toBe("params.id");
+    // No Host header and no PUBLIC_URL: no pairing URI to give, so no code is made.
+    const hostless = connect(cp.port, "127.0.0.1");
+    let answer = "";
+    hostless.on("data", (chunk) => (answer += chunk));
+    hostless.write(`POST /api/v1/agents/pairings HTTP/1.0\r\nauthorization: Bearer ${tenant.keys.operator}\r\n\r\n`);
+    await new Promise((resolve) => hostless.once("close", resolve));
+    expect(answer).toMatch(/^HTTP\/1\.1 400/);
+    expect(answer).toContain('"path":"(headers).host"');
+
     // Paths the router itself refuses get the same error body.
     for (const unroutable of ["/api/v1/agents/%E0%A4%A", `/api/v1/agents/${"a".repeat(101)}`]) {
       const refused = await tenant.api.get(unroutable);

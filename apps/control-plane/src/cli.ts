@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { startControlPlane } from "./app.js";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { createPairingCode } from "./auth/pairing.js";
+import { MAX_PAIRING_TTL_MS, createPairingCode } from "./auth/pairing.js";
 import { generateApiKey } from "./auth/secrets.js";
 import { apiKeyJson } from "./http/serialize.js";
 import { ConfigError, parseConfig } from "./config.js";
@@ -137,7 +137,9 @@ async function main(argv: string[]): Promise<number> {
     case "pairings create": {
       const tenantId = flag(values, "tenant");
       const ttlMs = values["ttl-ms"] ? Number(values["ttl-ms"]) : config.PAIRING_TTL_MS;
-      if (!Number.isSafeInteger(ttlMs) || ttlMs < 1_000) throw new UsageError("--ttl-ms must be a whole number of milliseconds, at least 1000");
+      if (!Number.isSafeInteger(ttlMs) || ttlMs < 1_000 || ttlMs > MAX_PAIRING_TTL_MS) {
+        throw new UsageError(`--ttl-ms must be a whole number of milliseconds from 1000 to ${MAX_PAIRING_TTL_MS} (24 h)`);
+      }
       const store = await openStore(config);
       try {
         if (!(await store.getTenant(tenantId))) throw new UsageError(`No tenant ${tenantId}`);

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { DEFAULT_HEARTBEAT_MS } from "@botmox/protocol";
+import { MAX_PAIRING_TTL_MS } from "./auth/pairing.js";
 import { z } from "zod";
 
 const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
@@ -24,11 +25,11 @@ export const configSchema = z
     /** pino level. */
     LOG_LEVEL: logLevel.default("info"),
     /** Base URL agents and operators use to reach this server; put into pairing URIs. Derived from the request when unset. */
-    PUBLIC_URL: z.url().optional(),
+    PUBLIC_URL: z.url({ protocol: /^https?$/, message: "must be an http:// or https:// URL" }).optional(),
     /** WebSocket ping interval; an agent silent for two intervals is dropped. */
     HEARTBEAT_MS: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_HEARTBEAT_MS),
     /** Lifetime of a pairing code. */
-    PAIRING_TTL_MS: z.coerce.number().int().min(1_000).max(24 * 3_600_000).default(15 * 60_000),
+    PAIRING_TTL_MS: z.coerce.number().int().min(1_000).max(MAX_PAIRING_TTL_MS).default(15 * 60_000),
     /** Agent upgrades authenticated at once before new ones are told to retry later. */
     MAX_PENDING_HANDSHAKES: z.coerce.number().int().min(1).default(256),
     /** Event streams send a keep-alive this often (below any proxy's idle timeout) and check the reader's credentials again. */

@@ -24,6 +24,12 @@ export function pairingRoutes(app: FastifyInstance, ctx: RouteContext): void {
 
   app.post("/api/v1/agents/pairings", async (request, reply) => {
     const principal = await ctx.auth.authenticate(request, "operator");
+    // Checked before a code is made: one no agent could use would only sit in the store.
+    if (!ctx.config.PUBLIC_URL && !request.host) {
+      throw new ApiError("BAD_REQUEST", "Send a Host header (or set PUBLIC_URL on the server): the pairing URI names the server agents dial", [
+        { path: "(headers).host", message: "required to build the pairing URI" },
+      ]);
+    }
     const { code, expires_at } = await createPairingCode(ctx.store, principal.tenant_id, ctx.config.PAIRING_TTL_MS, principal.actor);
     const server = ctx.config.PUBLIC_URL ?? `${request.protocol}://${request.host}`;
     const pairingUri = `botmox://pair?server=${encodeURIComponent(server)}&code=${encodeURIComponent(code)}`;
