@@ -15,7 +15,14 @@ export class HttpError extends Error {
   }
 }
 
-/** Small JSON client for the few plain HTTP calls the agent makes (register, health), honouring a custom CA and HTTPS_PROXY. */
+/** Answers to these calls are a few hundred bytes; anything far larger is not a control plane's. */
+const MAX_ANSWER_BYTES = 1 << 20;
+
+/**
+ * Small JSON client for the few plain HTTP calls the agent makes (register, health), honouring a
+ * custom CA and HTTPS_PROXY. `timeoutMs` bounds the whole exchange, not just each silence: a
+ * server trickling its answer cannot hold `pair` or `doctor` forever.
+ */
 export function requestJson<T>(method: "GET" | "POST", url: string, body?: unknown, caPem?: string, timeoutMs = 10_000): Promise<T> {
   const target = new URL(url);
   const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -26,14 +33,16 @@ export function requestJson<T>(method: "GET" | "POST", url: string, body?: unkno
       target,
       {
         method,
-        timeout: timeoutMs,
         headers: payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {},
         ...(caPem ? { ca: caPem } : {}),
         ...(proxy ? { agent: proxy.agent } : {}),
       },
       (res) => {
         let text = "";
-        res.on("data", (chunk: Buffer) => (text += chunk.toString("utf8")));
+        res.on("data", (chunk: Buffer) => {
+          text += chunk.toString("utf8");
+          if (text.length > MAX_ANSWER_BYTES) req.destroy(new Error(`${url} answered with more than ${MAX_ANSWER_BYTES} bytes: not a Bot-Mox control plane`));
+        });
         res.on("end", () => {
           let json: unknown;
           try {
@@ -52,7 +61,8 @@ export function requestJson<T>(method: "GET" | "POST", url: string, body?: unkno
         });
       },
     );
-    req.on("timeout", () => req.destroy(new Error(`${url} did not answer within ${timeoutMs} ms`)));
+    const deadline = setTimeout(() => req.destroy(new Error(`${url} did not answer within ${timeoutMs} ms`)), timeoutMs);
+    req.on("close", () => clearTimeout(deadline));
     req.on("error", (err) => reject(explainConnectionError(err, target, proxy?.proxy)));
     req.end(payload);
   });
