@@ -267,6 +267,19 @@ describe("the gateway survives bad input", () => {
     const badId = await tenant.api.get("/api/v1/agents/not-a-uuid");
     expect(badId.status).toBe(400);
     expect(badId.body.error.details[0].path).toBe("params.id");
+    // Bodies that are not plain JSON, keys that would poison prototypes, repeated query parameters: each named.
+    const echo = JSON.stringify({ name: "agent.echo", params: { data: 1 } });
+    const plainText = await tenant.api.post(path, echo, { "content-type": "text/plain" });
+    expect(plainText.body.error).toMatchObject({ code: "BAD_REQUEST", message: "Content-Type must be application/json" });
+    const gzipped = await tenant.api.post(path, echo, { "content-encoding": "gzip" });
+    expect(gzipped.body.error).toMatchObject({ code: "BAD_REQUEST", details: [{ path: "(headers).content-encoding" }] });
+    const poisoned = await tenant.api.post(path, '{"name":"agent.echo","params":{"data":{"__proto__":{"x":1}}}}');
+    expect(poisoned.body.error).toMatchObject({ code: "BAD_REQUEST", message: expect.stringContaining("__proto__") });
+    const twice = await tenant.api.get(`/api/v1/agents/${agent.agentId}/commands?limit=1&limit=2`);
+    expect(twice.body.error.details).toEqual([{ path: "query.limit", message: "given more than once" }]);
+    // Ids are the same whatever their case.
+    expect((await tenant.api.get(`/api/v1/agents/${agent.agentId.toUpperCase()}`)).body.id).toBe(agent.agentId);
+
     // No Host header and no PUBLIC_URL: no pairing URI to give, so no code is made.
     const hostless = connect(cp.port, "127.0.0.1");
     let answer = "";

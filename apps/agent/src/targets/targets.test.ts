@@ -34,4 +34,11 @@ describe("targets", () => {
     expect(await targets.add("pve", { ...pve, url: "https://pve2.lan:8006" }, "new-secret")).toEqual({ replaced: true });
     expect(await targets.resolve("pve", "proxmox")).toMatchObject({ config: { url: "https://pve2.lan:8006" }, secret: "new-secret" });
   });
+
+  test("removing a name that is not a target says so, also for names every object has", async () => {
+    const targets = new Targets(join(home, "remove"), memoryVault());
+    await targets.add("pve", { kind: "proxmox", url: "https://pve.lan:8006", token_id: "root@pam!botmox", fingerprint: "AA" }, "secret");
+    for (const name of ["toString", "constructor", "__proto__", "nope"]) expect(await targets.remove(name), name).toBe(false);
+    expect(await targets.remove("pve")).toBe(true);
+  });
 });

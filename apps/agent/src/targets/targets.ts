@@ -84,7 +84,7 @@ export class Targets {
 
   async remove(name: string): Promise<boolean> {
     const agentConfig = loadAgentConfig(this.home);
-    const existed = name in agentConfig.targets;
+    const existed = Object.hasOwn(agentConfig.targets, name);
     const { [name]: _removed, ...rest } = agentConfig.targets;
     saveAgentConfig(this.home, { ...agentConfig, targets: rest });
     const hadSecret = await this.vault.delete(secretName(name));

@@ -26,8 +26,12 @@ export class ApiError extends Error {
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   const maybe = err as { statusCode?: number; code?: string; message?: string } | null;
-  if (maybe?.code === "FST_ERR_CTP_INVALID_JSON_BODY" || maybe?.code === "FST_ERR_CTP_EMPTY_JSON_BODY" || (maybe?.statusCode === 400 && maybe.message?.includes("JSON"))) {
-    return new ApiError("BAD_REQUEST", `Body is not valid JSON: ${maybe?.message ?? ""}`.trim(), [{ path: "(body)", message: "invalid JSON" }]);
+  if (maybe?.code === "FST_ERR_CTP_EMPTY_JSON_BODY") {
+    return new ApiError("BAD_REQUEST", "The body is empty: send a JSON object (or no Content-Type)", [{ path: "(body)", message: "empty" }]);
+  }
+  if (maybe?.code === "FST_ERR_CTP_INVALID_JSON_BODY" || (maybe?.statusCode === 400 && maybe.message?.includes("JSON"))) {
+    // The parser says no more: refused prototype keys land here too.
+    return new ApiError("BAD_REQUEST", "The body is not valid JSON, or has a __proto__ or constructor.prototype key, which is refused", [{ path: "(body)", message: "invalid JSON" }]);
   }
   if (maybe?.code === "FST_ERR_CTP_BODY_TOO_LARGE" || maybe?.statusCode === 413) {
     return new ApiError("PAYLOAD_TOO_LARGE");

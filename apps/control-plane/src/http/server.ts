@@ -25,6 +25,15 @@ export function buildHttpServer(ctx: RouteContext): FastifyInstance {
     },
   });
   cutOffSilentClients(app, ctx.config.HTTP_REQUEST_TIMEOUT_MS);
+  // JSON only: a text/plain body (what fetch sends a string as) gets the content-type message, not a schema error about a string.
+  app.removeContentTypeParser("text/plain");
+  app.addHook("preParsing", (request, _reply, payload, done) => {
+    const encoding = request.headers["content-encoding"];
+    if (encoding && encoding !== "identity") {
+      return done(new ApiError("BAD_REQUEST", `Content-Encoding ${encoding} is not supported: send the JSON body uncompressed`, [{ path: "(headers).content-encoding", message: "not supported" }]));
+    }
+    done(null, payload);
+  });
 
   app.setErrorHandler((err, request, reply) => {
     // The client left before its request was in (a cut-off, a reset): nobody to answer, nothing to report.

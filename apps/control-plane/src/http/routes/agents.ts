@@ -7,7 +7,8 @@ import type { RouteContext } from "../context.js";
 import { agentJson } from "../serialize.js";
 import { parseInput } from "../validation.js";
 
-export const idParams = z.object({ id: z.uuid({ message: "must be a UUID" }) });
+/** Ids are stored in lower case; an upper-case spelling of one names the same thing. */
+export const idParams = z.object({ id: z.uuid({ message: "must be a UUID" }).transform((id) => id.toLowerCase()) });
 
 /** The tenant's agent, or 404: another tenant's agent does not exist for this caller. */
 export async function findTenantAgent(store: Store, tenantId: string, id: string): Promise<AgentRecord> {

@@ -15,7 +15,7 @@ const MAX_UNREAD_BYTES = 8 * 1024 * 1024;
 /** How long the cut-off notice gets to reach a reader before its socket is closed outright. */
 const CUT_OFF_GRACE_MS = 10_000;
 const eventsQuery = z.object({
-  agent_id: z.uuid().optional(),
+  agent_id: z.uuid().transform((id) => id.toLowerCase()).optional(),
   types: z
     .string()
     .max(500)
