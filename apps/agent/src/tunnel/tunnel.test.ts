@@ -55,6 +55,28 @@ function startTunnel(server: string, extra: Partial<TunnelOptions> = {}): { tunn
 const welcome = (heartbeatMs: number) =>
   encodeFrame(SERVER_TO_AGENT, "welcome", { protocol_version: 1, session_id: "s", server_time: Date.now(), heartbeat_ms: heartbeatMs, max_frame_bytes: MAX_FRAME_BYTES });
 
+describe("hello", () => {
+  test("every hello of one process carries the same started_at, its start: a reconnect is not taken for another process", async () => {
+    const wss = new WebSocketServer({ noServer: true });
+    const hellos: Array<{ started_at: number }> = [];
+    const server = await fakeControlPlane((req, socket, head) =>
+      wss.handleUpgrade(req, socket, head, (ws) =>
+        ws.once("message", (data) => {
+          hellos.push(JSON.parse(data.toString()).payload);
+          ws.close(1011, "go away");
+        }),
+      ),
+    );
+    startTunnel(server);
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => hellos.length >= 2 && (clearInterval(check), resolve()), 10);
+    });
+    expect(hellos[1]!.started_at).toBe(hellos[0]!.started_at);
+    expect(hellos[0]!.started_at).toBe(Math.round(performance.timeOrigin));
+    wss.close();
+  });
+});
+
 describe("Tunnel state", () => {
   test("a tunnel whose close has begun no longer counts as connected, so what it cannot send is kept", async () => {
     const wss = new WebSocketServer({ noServer: true });

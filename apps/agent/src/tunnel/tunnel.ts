@@ -21,6 +21,9 @@ import { AGENT_VERSION } from "../version.js";
 import { fullJitterDelay, retryAfterFromReason } from "./backoff.js";
 import type { SecretGuard } from "./secret-guard.js";
 
+/** When this process started: the same in every hello it sends, so the control plane tells a reconnect from another process of the agent. */
+const PROCESS_STARTED_AT = Math.round(performance.timeOrigin);
+
 /** How long after the upgrade the control plane has to answer hello (it allows 10 s for hello itself). */
 const WELCOME_TIMEOUT_MS = 15_000;
 /** What is read of a refused upgrade's answer (the control plane's error body is far shorter), and for how long. */
@@ -161,7 +164,7 @@ export class Tunnel {
           arch: arch(),
           capabilities: this.options.capabilities,
           max_in_flight: this.options.maxInFlight,
-          started_at: Date.now(),
+          started_at: PROCESS_STARTED_AT,
         });
       });
       ws.on("message", (data: Buffer) => {

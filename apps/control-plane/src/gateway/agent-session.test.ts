@@ -292,5 +292,6 @@ describe("AgentSession replacing an open connection", () => {
     expect((await connect(1)).sent_to_other_process).toBeUndefined(); // the same process, reconnected
     expect((await connect(2)).sent_to_other_process).toBe(true); // a copy started elsewhere
     expect((await connect(3)).sent_to_other_process).toBe(true); // still unanswered: flagged again
+    expect((await connect(3)).sent_to_other_process).toBe(true); // the copy reconnecting: its journal still never saw it
   });
 });

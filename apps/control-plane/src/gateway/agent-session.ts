@@ -196,8 +196,9 @@ export class AgentSession {
    * flagged, so this process runs it only if its journal knows it.
    */
   takeOverFrom(previous: AgentSession): void {
+    for (const id of previous.sentToOtherProcess) this.sentToOtherProcess.add(id);
     if (previous.processStartedAt === this.processStartedAt) return;
-    for (const id of [...previous.inflight, ...previous.sentToOtherProcess]) this.sentToOtherProcess.add(id);
+    for (const id of previous.inflight) this.sentToOtherProcess.add(id);
   }
 
   requestCancel(commandId: string): boolean {
