@@ -31,7 +31,7 @@ const USAGE = `Usage: botmox-agent <command>
   targets list | targets remove NAME
                                   infrastructure this agent may drive; credentials go to the vault only
   service install [--user] [--dry-run] [--passphrase-file F]
-                                  install and start as an OS service (systemd, launchd, Windows service)
+                                  install and start as an OS service (systemd, launchd; not Windows yet)
   service uninstall [--user] [--dry-run]
   --version                       print the version
 

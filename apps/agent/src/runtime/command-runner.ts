@@ -74,7 +74,6 @@ export class CommandRunner {
     );
   }
 
-  /** `reason`: the control plane's, kept in the outcome (an operator's cancel, or a command that expired before it was accepted). */
   /** Sent before to another process of this agent, never seen here: it may be running there, so it does not run here too. */
   private refuseSentElsewhere(command: Dispatch): void {
     const outcome: CommandOutcome = {
@@ -97,6 +96,7 @@ export class CommandRunner {
     );
   }
 
+  /** `reason`: the control plane's, kept in the outcome (an operator's cancel, or a command that expired before it was accepted). */
   cancel(id: string, reason?: string): void {
     const entry = this.running.get(id);
     if (entry) {

@@ -48,7 +48,8 @@ export function uninstallPlan(user: boolean, platform: NodeJS.Platform = process
       return { platform, files: [], remove: [path], commands: [["launchctl", "bootout", user ? `gui/${uid}` : "system", path]] };
     }
     case "win32":
-      throw new Error(WINDOWS_UNSUPPORTED);
+      // Removes the service an earlier version registered (one that could not start).
+      return { platform, files: [], remove: [], commands: [["sc.exe", "stop", SERVICE_NAME], ["sc.exe", "delete", SERVICE_NAME]] };
     default:
       throw new Error(`Services are not supported on ${platform}`);
   }

@@ -121,7 +121,7 @@ describe("plans", () => {
     expect(uninstallPlan(false, "linux").remove).toEqual(["/etc/systemd/system/botmox-agent.service"]);
     expect(() => installPlan(spec, "aix")).toThrow(/not supported/);
     expect(() => installPlan(spec, "win32")).toThrow(/Service Control Manager.*WinSW/);
-    expect(() => uninstallPlan(false, "win32")).toThrow(/not supported yet/);
+    expect(uninstallPlan(false, "win32").commands).toEqual([["sc.exe", "stop", "botmox-agent"], ["sc.exe", "delete", "botmox-agent"]]);
     expect(describePlan(installPlan(spec, "linux"))).toContain("# would run: systemctl enable --now botmox-agent");
   });
 });

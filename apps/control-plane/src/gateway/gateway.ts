@@ -83,13 +83,13 @@ export class Gateway {
     return session.request(kind, commandId);
   }
 
-  /** Closes every connection of the agent, also one still before its hello. */
   /** When a connected agent was last heard from (a pong or a frame); undefined when it has no live session here. */
   lastHeardFrom(agentId: string): number | undefined {
     const session = this.sessions.get(agentId);
     return session?.isReady ? session.lastHeardAt : undefined;
   }
 
+  /** Closes every connection of the agent, also one still before its hello. */
   disconnect(agentId: string, code: number, reason: string): void {
     this.sessions.get(agentId)?.close(code, reason);
     for (const session of this.arriving) if (session.agentId === agentId) session.close(code, reason);

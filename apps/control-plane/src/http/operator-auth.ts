@@ -20,7 +20,7 @@ const CACHE_MS = 30_000;
  * API key lookups briefly.
  */
 export class OperatorAuth {
-  private readonly principals = new TtlCache<Principal | null>(CACHE_MS);
+  private readonly principals = new TtlCache<(Principal & { key_id: string }) | null>(CACHE_MS);
   private readonly tenants = new TtlCache<boolean>(CACHE_MS);
 
   constructor(
@@ -28,9 +28,9 @@ export class OperatorAuth {
     private readonly jwt?: SupabaseJwtVerifier,
   ) {}
 
-  /** After a revocation: keys are looked up again, so a revoked one is refused from now on. */
-  forgetKeys(): void {
-    this.principals.clear();
+  /** After its revocation: the key is looked up again, so it is refused from now on (on this instance). */
+  forgetKey(keyId: string): void {
+    this.principals.evict((principal) => principal?.key_id === keyId);
   }
 
   async authenticate(request: FastifyRequest, minimum: Role): Promise<Principal> {
@@ -56,10 +56,12 @@ export class OperatorAuth {
     return this.tenants.get(tenantId, async () => (await this.store.getTenant(tenantId)) !== null);
   }
 
-  private lookup(hash: string): Promise<Principal | null> {
-    return this.principals.get(hash, async () => {
+  private async lookup(hash: string): Promise<Principal | null> {
+    const found = await this.principals.get(hash, async () => {
       const key = await this.store.findApiKeyByHash(hash);
-      return key && key.revoked_at === null ? { tenant_id: key.tenant_id, role: key.role, actor: `api_key:${key.key_prefix}` } : null;
+      return key && key.revoked_at === null ? { tenant_id: key.tenant_id, role: key.role, actor: `api_key:${key.key_prefix}`, key_id: key.id } : null;
     });
+    // The key id stays here: principals are spread into audited inputs.
+    return found && { tenant_id: found.tenant_id, role: found.role, actor: found.actor };
   }
 }

@@ -9,14 +9,13 @@ export type ParamsCheck =
 /** How deep params may nest: schemas check them recursively, and a deeper value would exhaust the stack. */
 export const MAX_PARAMS_DEPTH = 64;
 
-/** The path of the first value nested deeper than `limit`, found without recursion. */
-function tooDeep(value: unknown, limit: number): string | undefined {
-  const stack: Array<{ value: unknown; depth: number; path: string }> = [{ value, depth: 0, path: "params" }];
-  while (stack.length > 0) {
-    const { value: current, depth, path } = stack.pop()!;
-    if (current === null || typeof current !== "object") continue;
-    if (depth >= limit) return path;
-    for (const [key, member] of Object.entries(current)) stack.push({ value: member, depth: depth + 1, path: `${path}.${key}` });
+/** The keys down to the first value nested `limit` levels deep; the recursion stops there, so it cannot exhaust the stack. */
+function tooDeep(value: unknown, limit: number): string[] | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  if (limit === 0) return [];
+  for (const key of Object.keys(value)) {
+    const below = tooDeep((value as Record<string, unknown>)[key], limit - 1);
+    if (below) return [key, ...below];
   }
   return undefined;
 }
@@ -29,7 +28,8 @@ export function validateCommandParams(name: string, params: unknown): ParamsChec
   }
   const deep = tooDeep(params, MAX_PARAMS_DEPTH);
   if (deep) {
-    return { ok: false, code: "INVALID_PARAMS", message: `Invalid params for "${name}"`, details: [{ path: deep, message: `nested deeper than ${MAX_PARAMS_DEPTH} levels` }] };
+    const path = ["params", ...deep].join(".");
+    return { ok: false, code: "INVALID_PARAMS", message: `Invalid params for "${name}"`, details: [{ path, message: `nested deeper than ${MAX_PARAMS_DEPTH} levels` }] };
   }
   const schema: z.ZodType = COMMANDS[name].params;
   const parsed = schema.safeParse(params ?? {});

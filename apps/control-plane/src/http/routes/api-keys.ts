@@ -30,7 +30,7 @@ export function apiKeyRoutes(app: FastifyInstance, ctx: RouteContext): void {
     const { id } = parseInput(idParams, request.params, "params");
     const key = await ctx.store.revokeApiKey({ tenant_id: principal.tenant_id, id, actor: principal.actor, now: Date.now() });
     if (!key) throw new ApiError("NOT_FOUND", `API key ${id} not found`);
-    ctx.auth.forgetKeys();
+    ctx.auth.forgetKey(key.id);
     ctx.log.info({ tenant_id: principal.tenant_id, actor: principal.actor, key_prefix: key.key_prefix }, "API key revoked");
     return apiKeyJson(key);
   });
