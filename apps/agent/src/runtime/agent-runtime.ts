@@ -128,6 +128,7 @@ export async function startAgent(input: { home: string; config: PairedConfig; en
     },
     log,
     guard,
+    env.BOTMOX_MAX_IN_FLIGHT,
   );
   // Its own file: the journal holds write transactions open across microtasks.
   const inventoryStore = new InventoryStore(agentDataFiles(home).inventory);

@@ -14,7 +14,7 @@ const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 /** A runner on a real journal file, a second connection standing for another process, and an echo handler that records what it saw. */
-function setup(extraHandlers: Partial<HandlerTable> = {}) {
+function setup(extraHandlers: Partial<HandlerTable> = {}, maxInFlight?: number) {
   const dir = mkdtempSync(join(tmpdir(), "runner-"));
   dirs.push(dir);
   const file = join(dir, "journal.db");
@@ -36,6 +36,8 @@ function setup(extraHandlers: Partial<HandlerTable> = {}) {
     handlers,
     { accepted: (id) => accepted.push(id), progress: () => {}, result: (outcome) => results.push({ outcome, committedStatus: committed(outcome.id)?.status }) },
     pino({ level: "silent" }),
+    undefined,
+    maxInFlight,
   );
   const close = () => {
     other.close();
@@ -71,6 +73,32 @@ describe("command runner", () => {
     const byId = new Map(results.map((r) => [r.outcome.id, r.outcome]));
     expect(byId.get(ids[0]!)).toMatchObject({ status: "cancelled", error: { code: "COMMAND_CANCELLED", message: "Cancelled by the control plane: command is expired" } });
     expect(byId.get(ids[1]!)).toMatchObject({ status: "cancelled", error: { code: "COMMAND_CANCELLED", message: "Cancelled on request" } });
+    close();
+  });
+
+  test("dispatches past max_in_flight wait for a free slot, unjournaled; one cancelled while waiting never runs", async () => {
+    const release = new Map<string, () => void>();
+    const held = ((_params: unknown, ctx: { commandId: string }) => new Promise((resolve) => release.set(ctx.commandId, () => resolve({ data: ctx.commandId })))) as unknown as HandlerTable["agent.echo"];
+    const { runner, results, other, close } = setup({ "agent.echo": held }, 2);
+    const four = ["0190a0b4-6f00-7000-8000-000000000001", "0190a0b4-6f00-7000-8000-000000000002", "0190a0b4-6f00-7000-8000-000000000003", "0190a0b4-6f00-7000-8000-000000000004"];
+    for (const id of four) runner.dispatch(dispatch(id));
+    await until(() => release.size === 2);
+    expect(runner.inFlight).toBe(2);
+    expect(other.prepare("SELECT COUNT(*) AS n FROM commands").get()).toEqual({ n: 2 }); // the waiting ones are not journaled
+    runner.cancel(four[3]!, "cancel requested by operator");
+    await until(() => results.length === 1);
+    expect(results[0]!.outcome).toMatchObject({ id: four[3], status: "cancelled", error: { code: "COMMAND_CANCELLED", message: "Cancelled before it started: cancel requested by operator" } });
+    release.get(four[0]!)!();
+    await until(() => release.size === 3); // the third starts in the freed slot
+    expect([...release.keys()]).toEqual(four.slice(0, 3));
+    for (const id of four.slice(1, 3)) release.get(id)!();
+    await until(() => results.length === 4);
+    expect(results.map((r) => [r.outcome.id, r.outcome.status])).toEqual([
+      [four[3], "cancelled"],
+      [four[0], "succeeded"],
+      [four[1], "succeeded"],
+      [four[2], "succeeded"],
+    ]);
     close();
   });
 

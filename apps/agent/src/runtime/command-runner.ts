@@ -26,6 +26,11 @@ export class CommandRunner {
   private readonly sentAt = new Map<string, number>();
   /** Outcomes the journal could not record (disk full): kept here until acknowledged, so they are still resent and repeats answered. */
   private readonly unjournaled = new Map<string, CommandOutcome>();
+  /**
+   * Dispatches past `maxInFlight`, not journaled yet: the control plane keeps to the window, but a
+   * stalled agent can still find old dispatches in its socket after the control plane gave up on them.
+   */
+  private readonly waiting = new Map<string, Dispatch>();
   private accepting = true;
 
   constructor(
@@ -34,6 +39,7 @@ export class CommandRunner {
     private readonly output: RunnerOutput,
     private readonly log: Logger,
     private readonly guard?: SecretGuard,
+    private readonly maxInFlight = Number.POSITIVE_INFINITY,
   ) {}
 
   get inFlight(): number {
@@ -49,6 +55,11 @@ export class CommandRunner {
     const kept = this.unjournaled.get(command.id);
     if (kept) return this.sendResult(kept);
     if (command.sent_to_other_process && !this.running.has(command.id) && !this.journal.knows(command.id)) return this.refuseSentElsewhere(command);
+    if (this.running.size >= this.maxInFlight && !this.running.has(command.id) && !this.journal.knows(command.id)) {
+      if (!this.waiting.has(command.id)) this.log.warn({ command_id: command.id, max_in_flight: this.maxInFlight }, "more commands than max_in_flight; this one waits for a free slot");
+      this.waiting.set(command.id, command);
+      return;
+    }
     let state: BeginResult;
     try {
       state = this.journal.begin(command.id, command.name);
@@ -76,17 +87,20 @@ export class CommandRunner {
 
   /** Sent before to another process of this agent, never seen here: it may be running there, so it does not run here too. */
   private refuseSentElsewhere(command: Dispatch): void {
-    const outcome: CommandOutcome = {
-      id: command.id,
-      status: "failed",
-      error: { code: "COMMAND_INTERRUPTED", message: "Sent to another process of this agent (a copy of its home?) whose connection this one replaced; not run here because it may have run there" },
-      finished_at: Date.now(),
-    };
     this.log.warn({ command_id: command.id }, "command was sent to another process of this agent; not running it here");
+    this.reportNotRun(command, "failed", {
+      code: "COMMAND_INTERRUPTED",
+      message: "Sent to another process of this agent (a copy of its home?) whose connection this one replaced; not run here because it may have run there",
+    });
+  }
+
+  /** Journals an outcome for a command that will not run, then reports it (answered from the journal if it knew the id already). */
+  private reportNotRun(command: Dispatch, status: "failed" | "cancelled", error: { code: string; message: string }): void {
+    const outcome: CommandOutcome = { id: command.id, status, error, finished_at: Date.now() };
     try {
-      this.journal.recordNotRun({ id: command.id, name: command.name, status: "failed", error: outcome.error! });
+      this.journal.recordNotRun({ id: command.id, name: command.name, status, error });
     } catch (err) {
-      this.log.error({ err, command_id: command.id }, "could not journal the refusal; sending it anyway");
+      this.log.error({ err, command_id: command.id }, "could not journal the outcome of a command not run; sending it anyway");
       this.unjournaled.set(command.id, outcome);
       return this.sendResult(outcome);
     }
@@ -98,6 +112,11 @@ export class CommandRunner {
 
   /** `reason`: the control plane's, kept in the outcome (an operator's cancel, or a command that expired before it was accepted). */
   cancel(id: string, reason?: string): void {
+    const held = this.waiting.get(id);
+    if (held) {
+      this.waiting.delete(id);
+      return this.reportNotRun(held, "cancelled", { code: "COMMAND_CANCELLED", message: `Cancelled before it started${reason ? `: ${reason}` : ""}` });
+    }
     const entry = this.running.get(id);
     if (entry) {
       entry.cancelReason ??= reason;
@@ -131,6 +150,8 @@ export class CommandRunner {
   /** Stops taking work, lets running commands finish for `graceMs`, then aborts what is left. */
   async shutdown(graceMs: number): Promise<void> {
     this.accepting = false;
+    // Never journaled: the control plane sends them again after the restart.
+    this.waiting.clear();
     const all = () => Promise.all([...this.running.values()].map((entry) => entry.done));
     if (this.running.size === 0) return;
     this.log.info({ in_flight: this.running.size, grace_ms: graceMs }, "waiting for running commands");
@@ -168,6 +189,7 @@ export class CommandRunner {
         const outcome = this.screen(raw);
         clearTimeout(timer);
         this.running.delete(command.id);
+        this.startWaiting();
         try {
           this.journal.finish(outcome);
           await this.journal.durable();
@@ -180,6 +202,14 @@ export class CommandRunner {
         this.sendResult(outcome, command.name);
       });
     this.running.set(command.id, { controller, done });
+  }
+
+  private startWaiting(): void {
+    for (const [id, command] of this.waiting) {
+      if (this.running.size >= this.maxInFlight) return;
+      this.waiting.delete(id);
+      this.dispatch(command);
+    }
   }
 
   private async execute(command: Dispatch, signal: AbortSignal, log: () => Logger): Promise<unknown> {
