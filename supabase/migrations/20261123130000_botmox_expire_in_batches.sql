@@ -3,8 +3,24 @@
 -- sweep now ends at most p_limit commands, oldest deadline first; the control plane calls it
 -- again while a call comes back full.
 --
--- Not idempotent (create, no "or replace"): a second run fails at its first statement and,
--- being one transaction, changes nothing.
+-- Not idempotent (create, no "or replace"): a second run fails at `create function
+-- public.expire_commands` and, being one transaction, changes nothing.
+--
+-- Projects whose first migrations ran before they defined private.grant_to_service_role_only
+-- never got it, and this file failed there at its last statement: it is (re)created first.
+-- Projects that applied this file already do not run it again, so they see no change.
+create or replace function private.grant_to_service_role_only(variadic p_signatures text[]) returns void
+  language plpgsql set search_path = '' as $$
+declare
+  f text;
+begin
+  foreach f in array p_signatures loop
+    execute format('revoke all on function public.%s from public, anon, authenticated', f);
+    execute format('grant execute on function public.%s to service_role', f);
+  end loop;
+end;
+$$;
+revoke all on function private.grant_to_service_role_only(text[]) from public;
 
 create function public.expire_commands(p_now timestamptz default now(), p_limit integer default 500)
   returns setof jsonb

@@ -1,7 +1,32 @@
 import type Database from "better-sqlite3";
 
+/** Migration 1 took its final form after its first releases; migration 8 brings those databases level (IF NOT EXISTS there). */
+const dispatchIndexesSql = (ifNotExists = "") => `
+  CREATE INDEX ${ifNotExists}commands_queued ON commands(agent_id) WHERE status = 'queued';
+  CREATE INDEX ${ifNotExists}commands_in_flight ON commands(agent_id) WHERE status IN ('dispatched', 'running');
+`;
+const auditTriggersSql = (ifNotExists = "") => `
+  CREATE TRIGGER ${ifNotExists}commands_audit_insert AFTER INSERT ON commands BEGIN
+    INSERT INTO audit_log (tenant_id, actor, action, target_type, target_id, details, created_at)
+    VALUES (NEW.tenant_id, NEW.actor, 'command.queued', 'command', NEW.id, json_object('name', NEW.name, 'agent_id', NEW.agent_id), NEW.created_at);
+    INSERT INTO audit_log (tenant_id, actor, action, target_type, target_id, details, created_at)
+    SELECT NEW.tenant_id, 'system', 'command.dispatched', 'command', NEW.id, json_object('name', NEW.name), NEW.created_at
+    WHERE NEW.status = 'dispatched';
+  END;
+  CREATE TRIGGER ${ifNotExists}commands_audit_status AFTER UPDATE OF status ON commands WHEN NEW.status != OLD.status BEGIN
+    -- Finished before its acceptance arrived: it ran all the same.
+    INSERT INTO audit_log (tenant_id, actor, action, target_type, target_id, details, created_at)
+    SELECT NEW.tenant_id, NEW.last_actor, 'command.running', 'command', NEW.id, json_object('name', NEW.name), CAST(unixepoch('subsec') * 1000 AS INTEGER)
+    WHERE OLD.status = 'dispatched' AND NEW.status IN ('succeeded', 'failed', 'cancelled');
+    INSERT INTO audit_log (tenant_id, actor, action, target_type, target_id, details, created_at)
+    VALUES (NEW.tenant_id, NEW.last_actor, 'command.' || NEW.status, 'command', NEW.id,
+            CASE WHEN NEW.error IS NULL THEN json_object('name', NEW.name) ELSE json_object('name', NEW.name, 'error_code', json_extract(NEW.error, '$.code')) END,
+            CAST(unixepoch('subsec') * 1000 AS INTEGER));
+  END;
+`;
+
 /** Append-only list; entry N moves the database from user_version N to N + 1. */
-const MIGRATIONS: readonly string[] = [
+const MIGRATIONS: ReadonlyArray<string | ((db: Database.Database) => void)> = [
   `
   CREATE TABLE tenants (
     id TEXT PRIMARY KEY,
@@ -75,9 +100,7 @@ const MIGRATIONS: readonly string[] = [
   );
   -- Partial indexes match the queries' status terms exactly (SQLite only uses them then);
   -- entries are ordered by rowid within an agent, which is insertion (FIFO) order.
-  CREATE INDEX commands_queued ON commands(agent_id) WHERE status = 'queued';
-  CREATE INDEX commands_in_flight ON commands(agent_id) WHERE status IN ('dispatched', 'running');
-  CREATE INDEX commands_listing ON commands(tenant_id, agent_id, created_at DESC);
+${dispatchIndexesSql()}  CREATE INDEX commands_listing ON commands(tenant_id, agent_id, created_at DESC);
   CREATE INDEX commands_expiry ON commands(expires_at) WHERE status IN ('queued', 'dispatched');
   CREATE UNIQUE INDEX commands_idempotency ON commands(tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
   CREATE TABLE audit_log (
@@ -92,24 +115,7 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX audit_tenant ON audit_log(tenant_id, id);
   -- Every command state change is audited by the database itself, in the same statement.
-  CREATE TRIGGER commands_audit_insert AFTER INSERT ON commands BEGIN
-    INSERT INTO audit_log (tenant_id, actor, action, target_type, target_id, details, created_at)
-    VALUES (NEW.tenant_id, NEW.actor, 'command.queued', 'command', NEW.id, json_object('name', NEW.name, 'agent_id', NEW.agent_id), NEW.created_at);
-    INSERT INTO audit_log (tenant_id, actor, action, target_type, target_id, details, created_at)
-    SELECT NEW.tenant_id, 'system', 'command.dispatched', 'command', NEW.id, json_object('name', NEW.name), NEW.created_at
-    WHERE NEW.status = 'dispatched';
-  END;
-  CREATE TRIGGER commands_audit_status AFTER UPDATE OF status ON commands WHEN NEW.status != OLD.status BEGIN
-    -- Finished before its acceptance arrived: it ran all the same.
-    INSERT INTO audit_log (tenant_id, actor, action, target_type, target_id, details, created_at)
-    SELECT NEW.tenant_id, NEW.last_actor, 'command.running', 'command', NEW.id, json_object('name', NEW.name), CAST(unixepoch('subsec') * 1000 AS INTEGER)
-    WHERE OLD.status = 'dispatched' AND NEW.status IN ('succeeded', 'failed', 'cancelled');
-    INSERT INTO audit_log (tenant_id, actor, action, target_type, target_id, details, created_at)
-    VALUES (NEW.tenant_id, NEW.last_actor, 'command.' || NEW.status, 'command', NEW.id,
-            CASE WHEN NEW.error IS NULL THEN json_object('name', NEW.name) ELSE json_object('name', NEW.name, 'error_code', json_extract(NEW.error, '$.code')) END,
-            CAST(unixepoch('subsec') * 1000 AS INTEGER));
-  END;
-  CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+${auditTriggersSql()}  CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
   CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
   `,
   // 2: storage policy and the operational data it governs.
@@ -197,6 +203,21 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX commands_unheard_cancels ON commands(agent_id) WHERE status = 'expired' AND dispatched_at IS NOT NULL AND cancel_requested_at IS NOT NULL;
   `,
+  // 8: a database begun by the first releases, before migration 1 took its final form, lacks what
+  // it gained since (the server refused to start on one): who changed a command last, the exact
+  // dispatch indexes, the audit triggers. Changes nothing on any other database.
+  (db) => {
+    const columns = (db.prepare("SELECT name FROM pragma_table_info('commands')").all() as Array<{ name: string }>).map((column) => column.name);
+    if (!columns.includes("last_actor")) db.exec("ALTER TABLE commands ADD COLUMN last_actor TEXT NOT NULL DEFAULT 'system'");
+    db.exec(`DROP INDEX IF EXISTS commands_agent_open; ${dispatchIndexesSql("IF NOT EXISTS ")} ${auditTriggersSql("IF NOT EXISTS ")}`);
+  },
+  // 9: a "local" tenant's commands that ended by a cancel or expiry before migration 6 still hold
+  // their params: they go now, as they would today.
+  `
+  UPDATE commands SET params = NULL
+   WHERE params IS NOT NULL AND status IN ('succeeded', 'failed', 'cancelled', 'expired')
+     AND tenant_id IN (SELECT tenant_id FROM storage_policies WHERE operational = 'local');
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -212,7 +233,9 @@ export function migrate(db: Database.Database, target = MIGRATIONS.length): numb
   try {
     for (let version = current; version < target; version++) {
       db.transaction(() => {
-        db.exec(MIGRATIONS[version]!);
+        const migration = MIGRATIONS[version]!;
+        if (typeof migration === "string") db.exec(migration);
+        else migration(db);
         db.pragma(`user_version = ${version + 1}`);
       })();
       applied++;
