@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -105,5 +105,19 @@ describe("sqlite store specifics", () => {
     const store = new SqliteStore(file);
     expect(await Promise.all(["c1", "c2", "c3"].map(async (id) => (await store.getCommand(id))?.params ?? null))).toEqual([null, { data: "MARKER" }, { data: "MARKER" }]);
     await store.close();
+  });
+
+  test("a database an earlier version left readable by everyone is made the owner's alone when opened", async () => {
+    const file = join(dir, "readable.db");
+    await new SqliteStore(file).close();
+    const files = [file, `${file}-wal`, `${file}-shm`];
+    const old = new Database(file);
+    old.pragma("journal_mode = WAL");
+    for (const path of files) chmodSync(path, 0o644);
+    const store = new SqliteStore(file);
+    await store.createTenant("t");
+    expect(files.map((path) => (statSync(path).mode & 0o777).toString(8))).toEqual(["600", "600", "600"]);
+    await store.close();
+    old.close();
   });
 });

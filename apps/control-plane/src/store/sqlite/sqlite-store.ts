@@ -25,6 +25,7 @@ import type {
 import { Checkpointer } from "./checkpointer.js";
 import { BUSY_TIMEOUT_MS, GroupCommit } from "./group-commit.js";
 import { migrate } from "./migrations.js";
+import { restrictToOwner } from "./owner-only.js";
 import { COMMAND_COLUMNS, agentFromRow, auditFromRow, commandFromRow, commandFromValues } from "./rows.js";
 import { newCommandRecord } from "../new-command.js";
 import { KEPT_ON_AGENT_MESSAGE } from "../envelope-error.js";
@@ -48,6 +49,7 @@ export class SqliteStore implements Store {
     if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma("journal_mode = WAL");
+    if (file !== ":memory:") restrictToOwner(file);
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("foreign_keys = ON");
     this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
