@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -63,5 +64,36 @@ describe("CommandService.endForRevokedAgent", () => {
     ]);
     expect(ended).toBe(5);
     await real.close();
+  });
+});
+
+describe("CommandService.submit", () => {
+  test("a retry with the Idempotency-Key of a command stored by an earlier release (its hash format) gets that command", async () => {
+    const store = new SqliteStore(join(dir, "legacy-hash.db"));
+    const tenant = await store.createTenant("t");
+    await store.createPairing({ tenant_id: tenant.id, code_hash: "code", expires_at: Date.now() + 60_000, created_by: "test" });
+    const { agent_id } = await store.registerAgent({ code_hash: "code", public_key: "k", hostname: null, now: Date.now() });
+    const body = { name: "agent.echo", params: { data: "order-42", delay_ms: 20_000 }, timeout_ms: 60_000 };
+    const now = Date.now();
+    const stored = (
+      await store.enqueueCommand({
+        id: uuidv7(now),
+        tenant_id: tenant.id,
+        agent_id,
+        name: body.name,
+        params: body.params,
+        actor: "api_key:bmx_1",
+        idempotency_key: "order-42",
+        request_hash: createHash("sha256").update(JSON.stringify([agent_id, body.name, body.params, body.timeout_ms])).digest("hex"),
+        timeout_ms: body.timeout_ms,
+        created_at: now,
+        expires_at: now + 60_000,
+      })
+    ).command;
+    const service = new CommandService(store, new EventBus());
+    const retry = await service.submit({ tenant_id: tenant.id, actor: "api_key:bmx_1", agent_id, body, idempotencyKey: "order-42" });
+    expect(retry).toMatchObject({ created: false, command: { id: stored.id } });
+    await expect(service.submit({ tenant_id: tenant.id, actor: "api_key:bmx_1", agent_id, body: { ...body, timeout_ms: 1_000 }, idempotencyKey: "order-42" })).rejects.toMatchObject({ code: "IDEMPOTENCY_KEY_REUSED" });
+    await store.close();
   });
 });

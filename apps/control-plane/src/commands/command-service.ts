@@ -33,6 +33,11 @@ function canonicalJson(value: unknown): string {
   );
 }
 
+/** How releases before the canonical hash hashed a request: a retry across the upgrade still finds its command. */
+function legacyRequestHash(agentId: string, body: SubmitBody): string {
+  return createHash("sha256").update(JSON.stringify([agentId, body.name, body.params ?? {}, body.timeout_ms ?? null])).digest("hex");
+}
+
 export interface Actor {
   tenant_id: string;
   actor: string;
@@ -85,7 +90,7 @@ export class CommandService {
     });
     if (!created) {
       reservation?.release();
-      if (command.request_hash !== requestHash) {
+      if (command.request_hash !== requestHash && command.request_hash !== legacyRequestHash(input.agent_id, input.body)) {
         throw new ApiError("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used for a different request", { command_id: command.id });
       }
       return { command, created };
