@@ -24,11 +24,19 @@ describe("botmox-agent status and doctor report on a broken installation instead
     expect(JSON.parse(status.stdout)).toMatchObject({ process: { running: true, pid: running.process.pid, connected: true }, problems: [] });
     const doctor = await agent.cli(["doctor"]);
     expect(doctor.code, doctor.output).toBe(0);
-    expect((JSON.parse(doctor.stdout) as { checks: Check[] }).checks.map((check) => check.name)).toEqual(["environment", "config", "paired", "vault", "clock", "server", "identity", "journal"]);
+    expect((JSON.parse(doctor.stdout) as { checks: Check[] }).checks.map((check) => check.name)).toEqual(["environment", "config", "paired", "vault", "clock", "server", "identity", "targets", "journal"]);
     // Its sign-in left the running agent's session alone.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(running.logs().some((line) => line.msg === "disconnected from control plane")).toBe(false);
     expect((await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands?wait=5`, { name: "agent.ping" })).body.status).toBe("succeeded");
+
+    // A SyncThing target without folder roots (as added before they existed) refuses every folder change: doctor says so.
+    const configFile = join(agent.home, "config.json");
+    const config = JSON.parse(readFileSync(configFile, "utf8"));
+    writeFileSync(configFile, JSON.stringify({ ...config, targets: { ...config.targets, st: { kind: "syncthing", url: "http://127.0.0.1:8384" } } }));
+    const noted = await agent.cli(["doctor"]);
+    expect(noted.code, noted.output).toBe(0);
+    expect(checkNamed(noted.stdout, "targets")?.detail).toMatch(/^st \(syncthing\); note: st allows no folder paths, so folder add, share and accept are refused: add it again with --folder-root DIR/);
   });
 
   test("doctor fails an agent the control plane refuses: revoked, or unknown to it", async () => {

@@ -95,6 +95,7 @@ export async function doctor(input: { home: string; env: Record<string, string |
       await check("identity", () => signIn({ server, agentId, privateKey: privateKey.key, caPem: caFile ? readFileSync(caFile, "utf8") : undefined }));
     }
   }
+  await check("targets", () => describeTargets(config.targets), (detail) => detail);
   await check("journal", async () => {
     const file = agentDataFiles(input.home).journal;
     const existed = existsSync(file);
@@ -131,4 +132,18 @@ function signIn(input: { server: string; agentId: string; privateKey: KeyObject;
     });
     ws.on("error", (err) => reject(err));
   });
+}
+
+/**
+ * The targets, and any SyncThing one without folder roots: it refuses every folder add, share
+ * and accept (targets added before roots existed are like that until added again with them).
+ */
+function describeTargets(targets: Record<string, unknown>): string {
+  const names = Object.keys(targets);
+  if (names.length === 0) return "none (add them with botmox-agent targets add)";
+  const target = (name: string) => targets[name] as { kind?: string; folder_roots?: string[] };
+  const rootless = names.filter((name) => target(name).kind === "syncthing" && (target(name).folder_roots ?? []).length === 0);
+  const list = names.map((name) => `${name} (${target(name).kind})`).join(", ");
+  if (rootless.length === 0) return list;
+  return `${list}; note: ${rootless.join(", ")} allow${rootless.length === 1 ? "s" : ""} no folder paths, so folder add, share and accept are refused: add it again with --folder-root DIR (botmox-agent targets add syncthing NAME --from-config config.xml --folder-root DIR)`;
 }
