@@ -12,12 +12,18 @@ import { CommandService } from "./command-service.js";
 const dir = mkdtempSync(join(tmpdir(), "command-service-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A real SQLite store with one tenant and one registered agent. */
+async function storeWithAgent(name: string) {
+  const store = new SqliteStore(join(dir, `${name}.db`));
+  const tenant = await store.createTenant("t");
+  await store.createPairing({ tenant_id: tenant.id, code_hash: "code", expires_at: Date.now() + 60_000, created_by: "test" });
+  const { agent_id } = await store.registerAgent({ code_hash: "code", public_key: "k", hostname: null, now: Date.now() });
+  return { store, tenant, agent_id };
+}
+
 describe("CommandService.endForRevokedAgent", () => {
   test("commands the closing session moves on while the revoke ends them (an acceptance, a dispatch) end all the same", async () => {
-    const real = new SqliteStore(join(dir, "revoke-race.db"));
-    const tenant = await real.createTenant("t");
-    await real.createPairing({ tenant_id: tenant.id, code_hash: "code", expires_at: Date.now() + 60_000, created_by: "test" });
-    const { agent_id } = await real.registerAgent({ code_hash: "code", public_key: "k", hostname: null, now: Date.now() });
+    const { store: real, tenant, agent_id } = await storeWithAgent("revoke-race");
     const enqueue = async (dispatchNow: boolean) => {
       const now = Date.now();
       const record = { id: uuidv7(now), tenant_id: tenant.id, agent_id, name: "agent.ping", params: {}, actor: "test", idempotency_key: null, request_hash: null, timeout_ms: 1_000, created_at: now, expires_at: now + 60_000 };
@@ -69,10 +75,7 @@ describe("CommandService.endForRevokedAgent", () => {
 
 describe("CommandService.submit", () => {
   test("a retry with the Idempotency-Key of a command stored by an earlier release (its hash format) gets that command", async () => {
-    const store = new SqliteStore(join(dir, "legacy-hash.db"));
-    const tenant = await store.createTenant("t");
-    await store.createPairing({ tenant_id: tenant.id, code_hash: "code", expires_at: Date.now() + 60_000, created_by: "test" });
-    const { agent_id } = await store.registerAgent({ code_hash: "code", public_key: "k", hostname: null, now: Date.now() });
+    const { store, tenant, agent_id } = await storeWithAgent("legacy-hash");
     const body = { name: "agent.echo", params: { data: "order-42", delay_ms: 20_000 }, timeout_ms: 60_000 };
     const now = Date.now();
     const stored = (
