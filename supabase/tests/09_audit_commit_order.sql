@@ -17,9 +17,16 @@ do $$ begin
   perform dblink_exec('first', 'begin');
   perform dblink_exec('first', $q$insert into public.audit_log (tenant_id, actor, action, target_type) values ('eeeeeeee-0000-4000-8000-000000000009', 'first', 'test.first', 'test')$q$);
 end $$;
--- The second writes one for the same tenant and commits (asynchronously: it may have to wait).
+-- The second writes one for the same tenant and commits (asynchronously: it has to wait).
+create temporary table second_session on commit drop as select pid from dblink('second', 'select pg_backend_pid()') as t (pid int);
 select dblink_send_query('second', $q$insert into public.audit_log (tenant_id, actor, action, target_type) values ('eeeeeeee-0000-4000-8000-000000000009', 'second', 'test.second', 'test')$q$);
-select pg_sleep(0.5);
+-- Until it is seen waiting on the tenant's lock (at most 10 s), so the reader below pages behind a writer that is held.
+do $$ begin
+  for attempt in 1 .. 200 loop
+    exit when exists (select 1 from pg_locks l join second_session s on s.pid = l.pid where l.locktype = 'advisory' and not l.granted);
+    perform pg_sleep(0.05);
+  end loop;
+end $$;
 
 -- A reader pages now and remembers where it stopped.
 select coalesce(max(id), 0) as cursor from public.audit_log where tenant_id = 'eeeeeeee-0000-4000-8000-000000000009' \gset

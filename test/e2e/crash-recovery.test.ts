@@ -4,8 +4,6 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, test } from "vitest";
 import { executionCounts, pairAgent, startControlPlane } from "../support/botmox.js";
-import { startChild } from "../support/child.js";
-import { AGENT_CLI } from "../support/paths.js";
 import { until } from "../support/until.js";
 
 describe("nothing lost, nothing run twice", () => {
@@ -44,9 +42,8 @@ describe("nothing lost, nothing run twice", () => {
     const started = (id: string) => original.logs().some((line) => line.msg === "command started" && line.command_id === id);
     await until("all five started in the original", async () => (ids.every(started) ? true : undefined), 10_000, 50);
 
-    const copy = startChild(process.execPath, [AGENT_CLI, "run"], { ...agent.env, BOTMOX_AGENT_HOME: copyHome });
     try {
-      await copy.waitForLog((line) => line.msg === "connected to control plane");
+      const copy = await agent.start({ BOTMOX_AGENT_HOME: copyHome });
       const finals = await Promise.all(ids.map(async (id) => (await tenant.api.get(`/api/v1/commands/${id}?wait=15`)).body));
       // The original was replaced before it could report: each ends failed, reported by the copy, which ran none of them.
       for (const final of finals) expect(final).toMatchObject({ status: "failed", error: { code: "COMMAND_INTERRUPTED" } });
@@ -57,7 +54,6 @@ describe("nothing lost, nothing run twice", () => {
       journal.close();
       expect(rows).toEqual(ids.map(() => ({ status: "failed", executions: 0 })));
     } finally {
-      await copy.kill("SIGKILL");
       rmSync(copyHome, { recursive: true, force: true });
     }
   }, 60_000);
@@ -127,6 +123,10 @@ describe("nothing lost, nothing run twice", () => {
     await Promise.all(Array.from({ length: 10 }, async () => {
       while (Date.now() < until3s) await submit();
     }));
+    // Counted only once the agent is back and its four were redelivered: before that nothing could have gone out.
+    const connections = () => run.logs().filter((line) => line.msg === "connected to control plane").length;
+    await until("the agent reconnected", async () => (connections() >= 2 ? true : undefined), 15_000, 50);
+    await cp.child.waitForLog((line) => line.msg === "redelivered unfinished commands", 15_000);
 
     const started = run.logs().filter((line) => line.msg === "command started").length;
     expect(started).toBe(4); // the first four still run; nothing else was let in
@@ -143,6 +143,8 @@ describe("nothing lost, nothing run twice", () => {
     const ids = await Promise.all(
       Array.from({ length: 50 }, async (_, i) => (await tenant.api.post(`/api/v1/agents/${agent.agentId}/commands`, { name: "agent.echo", params: { data: `payload-${i}`, delay_ms: 1500 } })).body.id as string),
     );
+    // All running on the agent, so their results are the ones it resends after the restart.
+    await until("all started", async () => (agent.allLogs().filter((line) => line.msg === "command started").length === ids.length ? true : undefined), 10_000, 20);
     await cp.kill();
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     await cp.restart();
@@ -163,14 +165,14 @@ describe("nothing lost, nothing run twice", () => {
     await until("all started", async () => (agent.allLogs().filter((line) => line.msg === "command started").length === ids.length ? true : undefined));
     const revoke = tenant.api.post(`/api/v1/agents/${agent.agentId}/revoke`).catch(() => undefined);
     // Killed as soon as the revocation is stored, while its commands are being ended one by one.
-    await until("revoked", async () => ((await tenant.api.get(`/api/v1/agents/${agent.agentId}`)).body.status === "revoked" ? true : undefined), 10_000, 2);
+    await until("revoked", async () => ((await tenant.api.get(`/api/v1/agents/${agent.agentId}`)).body.status === "revoked" ? true : undefined), 10_000, 20);
     await cp.kill();
     await revoke;
     await cp.restart();
 
     const statuses = await Promise.all(ids.map(async (id) => (await tenant.api.get(`/api/v1/commands/${id}`)).body as { status: string; error: { code: string } | null }));
     expect(statuses.filter((command) => command.status !== "failed" || command.error?.code !== "AGENT_REVOKED")).toEqual([]);
-  });
+  }, 180_000);
 
   test("an agent connected when the control plane was killed reads offline after the restart until it reconnects", async () => {
     await using cp = await startControlPlane();

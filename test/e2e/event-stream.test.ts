@@ -1,7 +1,7 @@
 import { connect } from "node:net";
-import { SignJWT } from "jose";
 import { describe, expect, test } from "vitest";
 import { pairAgent, startControlPlane } from "../support/botmox.js";
+import { signJwt } from "../support/postgrest.js";
 import { openEventStream } from "../support/sse.js";
 
 /** An event stream whose reader has stopped: the request is sent, nothing is read until resume(). */
@@ -103,13 +103,14 @@ describe("event stream", () => {
     const secret = "event-stream-test-secret-0123456789abcdef";
     await using cp = await startControlPlane({ SUPABASE_JWT_SECRET: secret, SSE_KEEPALIVE_MS: "1000" });
     const tenant = await cp.tenant();
-    const token = await new SignJWT({ role: "authenticated", app_metadata: { tenant_id: tenant.tenantId } })
-      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-      .setSubject("6f1c2d3e-0000-4000-8000-00000000beef")
-      .setAudience("authenticated")
-      .setIssuedAt()
-      .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
-      .sign(new TextEncoder().encode(secret));
+    // Long enough to open the stream on a slow machine, short enough to lapse under the 10 s wait.
+    const token = signJwt(secret, {
+      role: "authenticated",
+      app_metadata: { tenant_id: tenant.tenantId },
+      sub: "6f1c2d3e-0000-4000-8000-00000000beef",
+      aud: "authenticated",
+      exp: Math.floor(Date.now() / 1000) + 4,
+    });
     const byToken = await openEventStream(`${cp.url}/api/v1/events`, token);
     const byKey = await openEventStream(`${cp.url}/api/v1/events`, tenant.keys.viewer);
 
@@ -117,7 +118,6 @@ describe("event stream", () => {
     expect(notice.data).toMatchObject({ code: "UNAUTHENTICATED" });
     await byToken.ended;
     // A key still valid keeps its stream, and it still carries events.
-    await tenant.api.post("/api/v1/agents/pairings");
     await using agent = await pairAgent(cp, tenant);
     await agent.start();
     await byKey.waitFor((event) => event.event === "agent.online");

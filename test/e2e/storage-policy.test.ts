@@ -6,7 +6,7 @@ import { commander, pairAgent, startControlPlane } from "../support/botmox.js";
 import { until } from "../support/until.js";
 import { scanControlPlaneDb } from "../support/db-scan.js";
 import { addProxmoxTarget, pveSimulator, ROOT_SECRET } from "../support/pve.js";
-import { startSyncthing } from "../support/syncthing.js";
+import { addSyncthingTarget, startSyncthing } from "../support/syncthing.js";
 import { captureProxy } from "../support/tcp-capture.js";
 
 
@@ -53,7 +53,7 @@ describe("storage_policy: operational data stays where the tenant says", () => {
     await using sim = await pveSimulator({ timings: { cloneMs: 100, powerMs: 50, taskMs: 50 } });
     await using st = await startSyncthing("policy");
     expect((await addProxmoxTarget(agent, "default", sim)).code).toBe(0);
-    expect((await agent.cli(["targets", "add", "syncthing", "sync", "--from-config", st.configPath, "--folder-root", st.dataDir])).code).toBe(0);
+    expect((await addSyncthingTarget(agent, "sync", st)).code).toBe(0);
     await agent.start();
     const run = commander(tenant, agent, "operator");
     const policyPath = "/api/v1/settings/storage_policy";
@@ -138,7 +138,7 @@ describe("storage_policy: operational data stays where the tenant says", () => {
     const tenant = await cp.tenant();
     await using agent = await pairAgent(cp, tenant);
     await using st = await startSyncthing("leak");
-    expect((await agent.cli(["targets", "add", "syncthing", "sync", "--from-config", st.configPath, "--folder-root", st.dataDir])).code).toBe(0);
+    expect((await addSyncthingTarget(agent, "sync", st)).code).toBe(0);
     await agent.start();
     mkdirSync(join(st.dataDir, "trap"), { recursive: true });
     // SyncThing echoes the label back in the folder config, so the executor's result would carry the key.
@@ -171,7 +171,7 @@ describe("storage_policy: operational data stays where the tenant says", () => {
     await using agent = await pairAgent(cp, tenant);
     await using st = await startSyncthing("late");
     await agent.start();
-    expect((await agent.cli(["targets", "add", "syncthing", "sync", "--from-config", st.configPath, "--folder-root", st.dataDir])).code).toBe(0);
+    expect((await addSyncthingTarget(agent, "sync", st)).code).toBe(0);
     mkdirSync(join(st.dataDir, "trap"), { recursive: true });
     // At once: well before the running agent next re-reads its vault (every 15 s).
     const leak = await commander(tenant, agent, "operator")("syncthing.folder.add", { target: "sync", id: "trap", label: st.apiKey, path: join(st.dataDir, "trap") });

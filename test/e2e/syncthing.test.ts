@@ -5,7 +5,7 @@ import { describe, expect, test } from "vitest";
 import { commander, pairAgent, startControlPlane } from "../support/botmox.js";
 import { until } from "../support/until.js";
 import { openEventStream } from "../support/sse.js";
-import { startSyncthing } from "../support/syncthing.js";
+import { addSyncthingTarget, startSyncthing } from "../support/syncthing.js";
 
 const sha = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 
@@ -104,8 +104,7 @@ describe("SyncThing through the control plane (real SyncThing 1.19.2)", () => {
     const offered = await run("syncthing.pending.accept", { target: "rooted", folder: "offered", device_id: st.deviceId, path: "/etc" });
     expect(offered.error).toMatchObject({ code: "ST_PATH_NOT_ALLOWED" });
     // A folder set up outside the roots by other means is not shared through this target either.
-    const outside = await fetch(`${st.apiUrl}/rest/config/folders`, { method: "POST", headers: { "X-API-Key": st.apiKey, "content-type": "application/json" }, body: JSON.stringify({ id: "outside", path: join(st.dataDir, "outside") }) });
-    expect(outside.ok).toBe(true);
+    await st.rest("POST", "/rest/config/folders", { id: "outside", path: join(st.dataDir, "outside") }); // rejects unless SyncThing took it
     expect((await run("syncthing.folder.share", { target: "rooted", folder: "outside", device_id: st.deviceId })).error).toMatchObject({ code: "ST_PATH_NOT_ALLOWED" });
     expect((await run("syncthing.pending.accept", { target: "rooted", folder: "outside", device_id: st.deviceId, path: join(root, "decoy") })).error).toMatchObject({ code: "ST_PATH_NOT_ALLOWED" });
     expect((await run("syncthing.folder.add", { target: "rooted", id: "inside", path: join(root, "inside") })).status).toBe("succeeded");
@@ -150,7 +149,7 @@ describe("SyncThing through the control plane (real SyncThing 1.19.2)", () => {
     await using agent = await pairAgent(cp, tenant);
     await using st = await startSyncthing("vault");
     await using untrusted = await startSyncthing("untrusted");
-    expect((await agent.cli(["targets", "add", "syncthing", "vault", "--from-config", st.configPath, "--folder-root", st.dataDir])).code).toBe(0);
+    expect((await addSyncthingTarget(agent, "vault", st)).code).toBe(0);
     await agent.start();
     const run = commander(tenant, agent);
     const password = "correct-horse-battery-staple-7261";
@@ -180,7 +179,7 @@ describe("SyncThing event stream", () => {
     const tenant = await cp.tenant();
     await using agent = await pairAgent(cp, tenant);
     await using st = await startSyncthing("events");
-    expect((await agent.cli(["targets", "add", "syncthing", "main", "--from-config", st.configPath, "--folder-root", st.dataDir])).code).toBe(0);
+    expect((await addSyncthingTarget(agent, "main", st)).code).toBe(0);
     // Old history the agent must not flood the control plane with.
     mkdirSync(join(st.dataDir, "old"), { recursive: true });
     await fetch(`${st.apiUrl}/rest/config/folders`, { method: "POST", headers: { "X-API-Key": st.apiKey }, body: JSON.stringify({ id: "old", path: join(st.dataDir, "old") }) });
@@ -213,7 +212,7 @@ describe("SyncThing events across a tunnel outage", () => {
     const tenant = await cp.tenant();
     await using agent = await pairAgent(cp, tenant);
     await using st = await startSyncthing("outage");
-    expect((await agent.cli(["targets", "add", "syncthing", "main", "--from-config", st.configPath, "--folder-root", st.dataDir])).code).toBe(0);
+    expect((await addSyncthingTarget(agent, "main", st)).code).toBe(0);
     const run = await agent.start();
     await new Promise((resolve) => setTimeout(resolve, 1000)); // the follower has synced with SyncThing's event ids
 

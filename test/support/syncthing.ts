@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "vitest";
+import type { AgentHandle } from "./botmox.js";
 import { startChild, type Child } from "./child.js";
 import { freePort } from "./ports.js";
 
@@ -326,4 +327,9 @@ export async function connectSyncthing(a: SyncthingInstance, b: SyncthingInstanc
     if (Date.now() > deadline) throw new Error(`syncthing ${a.name} and ${b.name} did not connect:\n${a.output().slice(-1500)}\n---\n${b.output().slice(-1500)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** `botmox-agent targets add syncthing NAME --from-config …` with these folder roots (the instance's data directory by default). */
+export function addSyncthingTarget(agent: AgentHandle, name: string, st: SyncthingInstance, roots: string[] = [st.dataDir]) {
+  return agent.cli(["targets", "add", "syncthing", name, "--from-config", st.configPath, ...roots.flatMap((root) => ["--folder-root", root])]);
 }

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pino from "pino";
 import { controlPlaneCaFile, loadAgentConfig, requirePaired, saveAgentConfig } from "./config/agent-config.js";
 import { parseAgentEnv } from "./config/env.js";
-import { agentHome } from "./config/home.js";
+import { agentDataFiles, agentHome } from "./config/home.js";
 import { doctor } from "./cli/doctor.js";
 import { agentStatus } from "./cli/status.js";
 import { pair, parsePairingTarget } from "./cli/pair.js";
@@ -106,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
       const caPath = controlPlaneCaFile(env, config);
       const pem = caPath ? readFileSync(caPath, "utf8") : undefined;
       // A file vault this attempt created holds nothing once it fails: it goes, so a retry may choose another passphrase.
-      const vaultFile = join(home, "vault.enc");
+      const vaultFile = agentDataFiles(home).fileVault;
       const createdVault = vaultKind(process.env) === "file" && !existsSync(vaultFile);
       const paired = await pair({ ...target, config: { ...config, ...caFile }, vault, ...(pem ? { caPem: pem } : {}) }).catch((err: unknown) => {
         if (createdVault) rmSync(vaultFile, { force: true });

@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { startControlPlane } from "./app.js";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { MAX_PAIRING_TTL_MS, createPairingCode } from "./auth/pairing.js";
+import { MAX_PAIRING_TTL_MS, createPairingCode, isPairingTtl } from "./auth/pairing.js";
 import { generateApiKey } from "./auth/secrets.js";
 import { apiKeyJson } from "./http/serialize.js";
 import { ConfigError, parseConfig } from "./config.js";
@@ -137,7 +137,7 @@ async function main(argv: string[]): Promise<number> {
     case "pairings create": {
       const tenantId = flag(values, "tenant");
       const ttlMs = values["ttl-ms"] ? Number(values["ttl-ms"]) : config.PAIRING_TTL_MS;
-      if (!Number.isSafeInteger(ttlMs) || ttlMs < 1_000 || ttlMs > MAX_PAIRING_TTL_MS) {
+      if (!isPairingTtl(ttlMs)) {
         throw new UsageError(`--ttl-ms must be a whole number of milliseconds from 1000 to ${MAX_PAIRING_TTL_MS} (24 h)`);
       }
       const store = await openStore(config);
@@ -160,7 +160,7 @@ async function main(argv: string[]): Promise<number> {
         const tenant = await store.createTenant(tenantName(values.name ?? "Demo"));
         const key = generateApiKey();
         await store.createApiKey({ tenant_id: tenant.id, role: "admin", key_hash: key.hash, key_prefix: key.prefix });
-        const pairing = await createPairingCode(store, tenant.id, 24 * 3_600_000, "bootstrap");
+        const pairing = await createPairingCode(store, tenant.id, MAX_PAIRING_TTL_MS, "bootstrap");
         mkdirSync(dirname(out), { recursive: true });
         writeFileSync(out, JSON.stringify({ tenant_id: tenant.id, api_key: key.key, pairing_code: pairing.code, expires_at: pairing.expires_at }, null, 2) + "\n", { mode: 0o600 });
         console.log(JSON.stringify({ bootstrapped: true, tenant_id: tenant.id, file: out }));

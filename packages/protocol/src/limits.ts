@@ -15,6 +15,9 @@ export function bytesOverLimit(text: string, limit: number): number {
   return bytes > limit ? bytes : 0;
 }
 
+/** The longest delay Node's timers can wait for: a longer one fires after 1 ms, in a loop. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** Default WebSocket ping interval; a peer silent for two intervals is considered dead. */
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 

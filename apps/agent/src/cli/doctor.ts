@@ -9,7 +9,8 @@ import { readJournalCounts } from "../journal/journal.js";
 import { missingKeyMessage, openVault } from "../vault/open-vault.js";
 import { PRIVATE_KEY_SECRET } from "../vault/vault.js";
 import { HttpError, getJson } from "./http-client.js";
-import { dialControlPlane, refusalOf } from "../tunnel/dial.js";
+import { parseTargets } from "../targets/targets.js";
+import { dialControlPlane, readRefusal } from "../tunnel/dial.js";
 
 export interface Check {
   name: string;
@@ -59,6 +60,9 @@ export async function doctor(input: { home: string; env: Record<string, string |
   if (config.server) {
     const server = config.server;
     const caFile = controlPlaneCaFile(input.env, config);
+    // Read once, inside the checks: an unreadable CA file fails them rather than doctor itself.
+    let caPem: string | undefined;
+    const ca = () => (caPem ??= caFile ? readFileSync(caFile, "utf8") : undefined);
     // Any HTTP answer, even an error, came over a verified TLS connection.
     let answered = false;
     await check("server", async () => {
@@ -73,7 +77,7 @@ export async function doctor(input: { home: string; env: Record<string, string |
       };
       let health: Health;
       try {
-        health = await getJson<Health>(`${server}/api/v1/health`, caFile ? readFileSync(caFile, "utf8") : undefined);
+        health = await getJson<Health>(`${server}/api/v1/health`, ca());
       } catch (err) {
         if (!(err instanceof HttpError)) throw err;
         answered = true;
@@ -92,10 +96,10 @@ export async function doctor(input: { home: string; env: Record<string, string |
     }
     if (answered && privateKey && config.agent_id) {
       const agentId = config.agent_id;
-      await check("identity", () => signIn({ server, agentId, privateKey: privateKey.key, caPem: caFile ? readFileSync(caFile, "utf8") : undefined }));
+      await check("identity", () => signIn({ server, agentId, privateKey: privateKey.key, caPem: ca() }));
     }
   }
-  await check("targets", () => describeTargets(config.targets), (detail) => detail);
+  await check("targets", () => describeTargets(parseTargets(config.targets)));
   await check("journal", async () => {
     const file = agentDataFiles(input.home).journal;
     const existed = existsSync(file);
@@ -117,17 +121,14 @@ function signIn(input: { server: string; agentId: string; privateKey: KeyObject;
       resolve(`the control plane accepts agent ${input.agentId}`);
     });
     ws.on("unexpected-response", (_request, response) => {
-      let body = "";
-      response.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
-      response.on("end", () => {
-        const refusal = refusalOf(body);
+      void readRefusal(response).then(({ status, body, error }) => {
         ws.terminate();
-        const said = refusal?.message ?? body.slice(0, 200);
-        if (refusal?.code === "AGENT_REVOKED") return reject(new Error("the control plane has revoked this agent; pair it again (botmox-agent pair) to reconnect"));
+        const said = error?.message ?? body.slice(0, 200);
+        if (error?.code === "AGENT_REVOKED") return reject(new Error("the control plane has revoked this agent; pair it again (botmox-agent pair) to reconnect"));
         // Only an agent the server does not know is fixed by pairing again; a clock or a replay is not.
-        if (response.statusCode === 401 && /unknown agent/.test(said)) return reject(new Error(`the control plane does not know this agent (${said}): its data was reset, or this is another server; pair again`));
-        if (response.statusCode === 503) return resolve(`not checked: the control plane is busy or starting (${said}); run doctor again shortly`);
-        reject(new Error(`the control plane refused the sign-in (HTTP ${response.statusCode}): ${said}`));
+        if (status === 401 && /unknown agent/.test(said)) return reject(new Error(`the control plane does not know this agent (${said}): its data was reset, or this is another server; pair again`));
+        if (status === 503) return resolve(`not checked: the control plane is busy or starting (${said}); run doctor again shortly`);
+        reject(new Error(`the control plane refused the sign-in (HTTP ${status}): ${said}`));
       });
     });
     ws.on("error", (err) => reject(err));
@@ -138,12 +139,10 @@ function signIn(input: { server: string; agentId: string; privateKey: KeyObject;
  * The targets, and any SyncThing one without folder roots: it refuses every folder add, share
  * and accept (targets added before roots existed are like that until added again with them).
  */
-function describeTargets(targets: Record<string, unknown>): string {
-  const names = Object.keys(targets);
-  if (names.length === 0) return "none (add them with botmox-agent targets add)";
-  const target = (name: string) => targets[name] as { kind?: string; folder_roots?: string[] };
-  const rootless = names.filter((name) => target(name).kind === "syncthing" && (target(name).folder_roots ?? []).length === 0);
-  const list = names.map((name) => `${name} (${target(name).kind})`).join(", ");
+function describeTargets(targets: ReturnType<typeof parseTargets>): string {
+  if (targets.length === 0) return "none (add them with botmox-agent targets add)";
+  const rootless = targets.filter((target) => target.kind === "syncthing" && (target.folder_roots ?? []).length === 0).map((target) => target.name);
+  const list = targets.map((target) => `${target.name} (${target.kind})`).join(", ");
   if (rootless.length === 0) return list;
   return `${list}; note: ${rootless.join(", ")} allow${rootless.length === 1 ? "s" : ""} no folder paths, so folder add, share and accept are refused: add it again with --folder-root DIR (botmox-agent targets add syncthing NAME --from-config config.xml --folder-root DIR)`;
 }

@@ -1,7 +1,5 @@
+import { MAX_TIMER_MS } from "@botmox/protocol";
 import { z } from "zod";
-
-/** The longest delay Node's timers can wait for: a longer one fires after 1 ms, in a loop. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** Environment of `botmox-agent`. Parsed in main(), never at import time. */
 export const agentEnvSchema = z.object({

@@ -13,6 +13,6 @@ export function agentHome(env: Record<string, string | undefined> = process.env,
 }
 
 /** The agent's SQLite files in its home: the command journal, and the inventory cache beside it. */
-export function agentDataFiles(home: string): { journal: string; inventory: string } {
-  return { journal: join(home, "journal.db"), inventory: join(home, "inventory.db") };
+export function agentDataFiles(home: string): { journal: string; inventory: string; fileVault: string } {
+  return { journal: join(home, "journal.db"), inventory: join(home, "inventory.db"), fileVault: join(home, "vault.enc") };
 }

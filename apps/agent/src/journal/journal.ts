@@ -6,6 +6,11 @@ import { sqliteOptions } from "../native/native-addons.js";
 
 type Row = { id: string; status: string; result: string | null; error: string | null; started_at: number | null; finished_at: number | null };
 
+/** The outcome of a command cancelled before it ran, with the control plane's reason when it gave one. */
+export function cancelledBeforeStart(reason?: string): { code: string; message: string } {
+  return { code: "COMMAND_CANCELLED", message: `Cancelled before it started${reason ? `: ${reason}` : ""}` };
+}
+
 export type BeginResult = { kind: "new" } | { kind: "running" } | { kind: "done"; outcome: CommandOutcome };
 
 /**
@@ -57,6 +62,7 @@ export class Journal {
     this.stmt = {
       insert: this.db.prepare("INSERT OR IGNORE INTO commands (id, name, status, received_at, started_at, executions) VALUES (?, ?, 'running', ?, ?, 1)"),
       get: this.db.prepare("SELECT id, status, result, error, started_at, finished_at FROM commands WHERE id = ?"),
+      known: this.db.prepare("SELECT 1 FROM commands WHERE id = ?"),
       finish: this.db.prepare("UPDATE commands SET status = ?, result = ?, error = ?, finished_at = ? WHERE id = ? AND status = 'running'"),
       // Only an outcome can be acknowledged: an ack for a command still running here (its "not run" answer
       // when the journal failed, say) must not keep its real outcome from being sent.
@@ -130,7 +136,7 @@ export class Journal {
 
   /** A cancel for a command never seen: remember it so a late dispatch is answered "cancelled" without running. */
   recordCancelledBeforeStart(id: string, now = Date.now()): void {
-    this.recordNotRun({ id, name: "(unknown)", status: "cancelled", error: { code: "COMMAND_CANCELLED", message: "Cancelled before it started" } }, now);
+    this.recordNotRun({ id, name: "(unknown)", status: "cancelled", error: cancelledBeforeStart() }, now);
   }
 
   /** An outcome for a command that will not run here (unless already known): a later dispatch is answered with it. */
@@ -140,7 +146,7 @@ export class Journal {
 
   /** Whether this journal has ever recorded the id (and not pruned it since). */
   knows(id: string): boolean {
-    return this.stmt.get.get(id) !== undefined;
+    return this.stmt.known.get(id) !== undefined;
   }
 
   markAcked(ids: readonly string[], now = Date.now()): void {

@@ -2,7 +2,7 @@ import { COMMANDS, MAX_COMMAND_DATA_BYTES, bytesOverLimit, validateCommandParams
 import type { Logger } from "pino";
 import { ExecutorError, toExecutorError } from "../executors/executor-error.js";
 import type { CommandHandler, HandlerTable } from "../executors/handler.js";
-import type { BeginResult, Journal } from "../journal/journal.js";
+import { cancelledBeforeStart, type BeginResult, type Journal } from "../journal/journal.js";
 import type { SecretGuard } from "../tunnel/secret-guard.js";
 
 type Dispatch = ServerToAgent<"command.dispatch">["payload"];
@@ -54,8 +54,11 @@ export class CommandRunner {
     }
     const kept = this.unjournaled.get(command.id);
     if (kept) return this.sendResult(kept);
-    if (command.sent_to_other_process && !this.running.has(command.id) && !this.journal.knows(command.id)) return this.refuseSentElsewhere(command);
-    if (this.running.size >= this.maxInFlight && !this.running.has(command.id) && !this.journal.knows(command.id)) {
+    // Neither running here nor ever journaled (read only when it matters).
+    let unseen: boolean | undefined;
+    const isUnseen = () => (unseen ??= !this.running.has(command.id) && !this.journal.knows(command.id));
+    if (command.sent_to_other_process && isUnseen()) return this.refuseSentElsewhere(command);
+    if (this.running.size >= this.maxInFlight && isUnseen()) {
       if (!this.waiting.has(command.id)) this.log.warn({ command_id: command.id, max_in_flight: this.maxInFlight }, "more commands than max_in_flight; this one waits for a free slot");
       this.waiting.set(command.id, command);
       return;
@@ -97,12 +100,15 @@ export class CommandRunner {
   /** Journals an outcome for a command that will not run, then reports it (answered from the journal if it knew the id already). */
   private reportNotRun(command: Dispatch, status: "failed" | "cancelled", error: { code: string; message: string }): void {
     const outcome: CommandOutcome = { id: command.id, status, error, finished_at: Date.now() };
+    const keepUnjournaled = (err: unknown) => {
+      this.log.error({ err, command_id: command.id }, "could not journal the outcome of a command not run; sending it anyway");
+      this.unjournaled.set(command.id, outcome);
+      this.sendResult(outcome);
+    };
     try {
       this.journal.recordNotRun({ id: command.id, name: command.name, status, error });
     } catch (err) {
-      this.log.error({ err, command_id: command.id }, "could not journal the outcome of a command not run; sending it anyway");
-      this.unjournaled.set(command.id, outcome);
-      return this.sendResult(outcome);
+      return keepUnjournaled(err);
     }
     this.journal.durable().then(
       () => this.sendResult(this.journal.outcome(command.id) ?? outcome),
@@ -115,7 +121,7 @@ export class CommandRunner {
     const held = this.waiting.get(id);
     if (held) {
       this.waiting.delete(id);
-      return this.reportNotRun(held, "cancelled", { code: "COMMAND_CANCELLED", message: `Cancelled before it started${reason ? `: ${reason}` : ""}` });
+      return this.reportNotRun(held, "cancelled", cancelledBeforeStart(reason));
     }
     const entry = this.running.get(id);
     if (entry) {

@@ -25,6 +25,23 @@ export type TargetConfig = z.infer<typeof targetConfigSchema>;
 export type TargetKind = TargetConfig["kind"];
 
 export const TARGET_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
+
+/** The targets of a config that parse (one an older or newer version wrote otherwise is left out). */
+export function parseTargets(targets: Record<string, unknown>): Array<{ name: string } & TargetConfig> {
+  return Object.entries(targets).flatMap(([name, raw]) => {
+    const parsed = targetConfigSchema.safeParse(raw);
+    return parsed.success ? [{ name, ...parsed.data }] : [];
+  });
+}
+
+/** The target of that name in `list`, if any; throws when it is of another kind (its credential must not be overwritten unasked). */
+function sameKindTarget(list: ReturnType<typeof parseTargets>, name: string, kind: TargetKind): (TargetConfig & { name: string }) | undefined {
+  const existing = list.find((target) => target.name === name);
+  if (existing && existing.kind !== kind) {
+    throw new Error(`"${name}" is already a ${existing.kind} target; remove it first (botmox-agent targets remove ${name}) or choose another name`);
+  }
+  return existing;
+}
 const secretName = (name: string) => `target.${name}.secret`;
 
 /**
@@ -41,11 +58,7 @@ export class Targets {
   ) {}
 
   list(): Array<{ name: string } & TargetConfig> {
-    const { targets } = loadAgentConfig(this.home);
-    return Object.entries(targets).flatMap(([name, raw]) => {
-      const parsed = targetConfigSchema.safeParse(raw);
-      return parsed.success ? [{ name, ...parsed.data }] : [];
-    });
+    return parseTargets(loadAgentConfig(this.home).targets);
   }
 
   async resolve<K extends TargetKind>(name: string, kind: K): Promise<{ config: Extract<TargetConfig, { kind: K }>; secret: string }> {
@@ -63,11 +76,7 @@ export class Targets {
 
   /** The target of that name, if any; throws when it is of another kind (its credential must not be overwritten unasked). */
   assertNameFor(name: string, kind: TargetKind): (TargetConfig & { name: string }) | undefined {
-    const existing = this.list().find((target) => target.name === name);
-    if (existing && existing.kind !== kind) {
-      throw new Error(`"${name}" is already a ${existing.kind} target; remove it first (botmox-agent targets remove ${name}) or choose another name`);
-    }
-    return existing;
+    return sameKindTarget(this.list(), name, kind);
   }
 
   /** Adds the target, or replaces one of the same kind (then `replaced`); another kind's name is refused. */
@@ -75,9 +84,9 @@ export class Targets {
     if (!TARGET_NAME.test(name)) throw new Error(`Target name "${name}" must be letters, digits, - and _ (up to 63)`);
     // Checked before the secret is stored: a bad config must not leave a target's old config with a new secret.
     const checked = targetConfigSchema.parse(config);
-    const existing = this.assertNameFor(name, checked.kind);
-    await this.vault.set(secretName(name), secret);
     const agentConfig = loadAgentConfig(this.home);
+    const existing = sameKindTarget(parseTargets(agentConfig.targets), name, checked.kind);
+    await this.vault.set(secretName(name), secret);
     saveAgentConfig(this.home, { ...agentConfig, targets: { ...agentConfig.targets, [name]: checked } });
     return { replaced: existing !== undefined };
   }

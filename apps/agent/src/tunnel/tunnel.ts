@@ -1,7 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import { hostname, platform, arch } from "node:os";
 import WebSocket from "ws";
-import { dialControlPlane, refusalOf } from "./dial.js";
+import { dialControlPlane, readRefusal } from "./dial.js";
 import type { z } from "zod";
 import {
   AGENT_TO_SERVER,
@@ -27,8 +27,6 @@ const PROCESS_STARTED_AT = Math.round(performance.timeOrigin);
 /** How long after the upgrade the control plane has to answer hello (it allows 10 s for hello itself). */
 const WELCOME_TIMEOUT_MS = 15_000;
 /** What is read of a refused upgrade's answer (the control plane's error body is far shorter), and for how long. */
-const REFUSAL_BODY_MAX = 4_096;
-const REFUSAL_READ_MS = 10_000;
 
 export interface TunnelOptions {
   server: string;
@@ -130,21 +128,10 @@ export class Tunnel {
     return new Promise<Outcome>((resolve) => {
       let outcome: Outcome = { reconnect: true };
       ws.on("unexpected-response", (_req, res) => {
-        // Only the start of the body matters, and only for so long: a peer trickling an endless
-        // answer must not hold the reconnect loop or fill memory.
-        let body = "";
-        const deadline = setTimeout(() => res.destroy(), this.options.refusalReadMs ?? REFUSAL_READ_MS);
-        res.on("data", (chunk: Buffer) => {
-          if (body.length < REFUSAL_BODY_MAX) body += chunk.toString("utf8").slice(0, REFUSAL_BODY_MAX - body.length);
-        });
-        res.on("error", () => {});
-        res.on("close", () => {
-          clearTimeout(deadline);
-          const status = res.statusCode ?? 0;
-          const retryAfterS = Number(res.headers["retry-after"]);
+        void readRefusal(res, this.options.refusalReadMs).then(({ status, body, error, retryAfterS }) => {
           this.options.log.warn({ status, body: body.slice(0, 500) }, "control plane refused the connection");
           // Only the control plane's own refusal is final: a proxy that denies CONNECT also answers 403.
-          if (status === 403 && refusalOf(body)?.code === "AGENT_REVOKED") outcome = { reconnect: false, reason: `refused with 403: ${body.slice(0, 300)}` };
+          if (status === 403 && error?.code === "AGENT_REVOKED") outcome = { reconnect: false, reason: `refused with 403: ${body.slice(0, 300)}` };
           else if (status === 503 && Number.isFinite(retryAfterS)) outcome = { reconnect: true, retryAfterMs: retryAfterS * 1000 };
           ws.terminate();
         });

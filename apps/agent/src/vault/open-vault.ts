@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { agentDataFiles } from "../config/home.js";
 import { FileVault } from "./file-vault.js";
 import { KeychainVault } from "./keychain-vault.js";
 import { VaultError, type Vault } from "./vault.js";
@@ -13,7 +13,7 @@ export function vaultKind(env: Record<string, string | undefined>): string {
 export function openVault(home: string, instanceId: string, env: Record<string, string | undefined> = process.env): Vault {
   const kind = vaultKind(env);
   if (kind === "keychain") return new KeychainVault(instanceId);
-  if (kind === "file") return new FileVault(join(home, "vault.enc"), passphrase(env));
+  if (kind === "file") return new FileVault(agentDataFiles(home).fileVault, passphrase(env));
   throw new VaultError("VAULT_UNAVAILABLE", `BOTMOX_VAULT must be "keychain" or "file", not "${kind}"`);
 }
 
@@ -29,7 +29,7 @@ function passphrase(env: Record<string, string | undefined>): string {
 
 /** Why no private key was found, with the likely fix: a home paired with the file vault, run without BOTMOX_VAULT=file. */
 export function missingKeyMessage(home: string, location: string, env: Record<string, string | undefined>): string {
-  const fileVault = join(home, "vault.enc");
+  const fileVault = agentDataFiles(home).fileVault;
   if (vaultKind(env) !== "file" && existsSync(fileVault)) {
     return `No private key in the vault (${location}), but this home has a file vault (${fileVault}): set BOTMOX_VAULT=file and its BOTMOX_VAULT_PASSPHRASE rather than pairing again`;
   }

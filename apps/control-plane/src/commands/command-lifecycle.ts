@@ -1,34 +1,18 @@
-import { isFinalStatus, type CommandOutcome, type CommandStatus } from "@botmox/protocol";
+import type { CommandOutcome, CommandStatus } from "@botmox/protocol";
 import type { EventBus } from "../events/bus.js";
 import { envelopeError } from "../store/envelope-error.js";
 import type { CommandRecord, Store } from "../store/types.js";
 
-const ANNOUNCED_FINAL_KEPT = 10_000;
-
 /** Agent-facing transitions: what a session does when the agent reports on a command. */
 export class CommandLifecycle {
-  /**
-   * Commands lately announced final. An update written before the outcome but answered after it
-   * (two store calls racing, as on Supabase) is not announced: streams must not end on `running`.
-   */
-  private readonly announcedFinal = new Set<string>();
-
   constructor(
     private readonly store: Store,
     private readonly bus: EventBus,
   ) {}
 
   private publish(command: CommandRecord | null, replaces?: CommandStatus): CommandRecord | null {
-    if (!command) return command;
-    if (isFinalStatus(command.status)) this.rememberFinal(command.id);
-    else if (this.announcedFinal.has(command.id)) return command;
-    this.bus.publish({ type: "command.updated", tenant_id: command.tenant_id, command, ...(replaces ? { replaces } : {}) });
+    if (command) this.bus.publish({ type: "command.updated", tenant_id: command.tenant_id, command, ...(replaces ? { replaces } : {}) });
     return command;
-  }
-
-  private rememberFinal(id: string): void {
-    this.announcedFinal.add(id);
-    if (this.announcedFinal.size > ANNOUNCED_FINAL_KEPT) this.announcedFinal.delete(this.announcedFinal.values().next().value!);
   }
 
   claim(agentId: string, limit: number): Promise<CommandRecord[]> {

@@ -1,4 +1,4 @@
-import type { CommandStatus } from "@botmox/protocol";
+import { isFinalStatus, type CommandStatus } from "@botmox/protocol";
 import type { CommandRecord } from "../store/types.js";
 
 export type BusEvent =
@@ -13,6 +13,8 @@ export const BUS_EVENT_TYPES = ["command.updated", "command.progress", "agent.on
 
 type Listener<T> = (value: T) => void;
 
+const ANNOUNCED_FINAL_KEPT = 10_000;
+
 /**
  * In-process fan-out of state changes to SSE streams and `?wait` callers. The store stays
  * the source of truth: a waiter re-reads the store after subscribing, so a missed event
@@ -22,23 +24,43 @@ export class EventBus {
   private readonly tenants = new Map<string, Set<Listener<BusEvent>>>();
   private readonly commands = new Map<string, Set<Listener<CommandRecord>>>();
   private readonly everything = new Set<Listener<BusEvent>>();
+  /**
+   * Commands lately announced final. An update written before the final one but published after it
+   * (two store calls racing, as on Supabase; a claim behind a cancel) is dropped: streams and
+   * waiters must not end on `running`.
+   */
+  private readonly announcedFinal = new Set<string>();
 
-  /** `onListenerError`: told of a listener that threw; the others still hear the event. */
-  constructor(private readonly onListenerError: (err: unknown, event: BusEvent) => void = () => {}) {}
+  /** `onListenerError`: told of a listener that threw; the others still hear the event. Unset, the error surfaces as uncaught. */
+  constructor(
+    private readonly onListenerError: (err: unknown, event: BusEvent) => void = (err) =>
+      queueMicrotask(() => {
+        throw err;
+      }),
+  ) {}
 
   publish(event: BusEvent): void {
-    const tell = <T>(listener: Listener<T>, value: T) => {
-      try {
-        listener(value);
-      } catch (err) {
-        this.onListenerError(err, event);
-      }
-    };
-    for (const listener of this.everything) tell(listener, event);
-    for (const listener of this.tenants.get(event.tenant_id) ?? []) tell(listener, event);
+    if (event.type === "command.updated" && this.isStale(event.command)) return;
+    for (const listener of this.everything) this.tell(listener, event, event);
+    for (const listener of this.tenants.get(event.tenant_id) ?? []) this.tell(listener, event, event);
     if (event.type === "command.updated") {
-      for (const listener of this.commands.get(event.command.id) ?? []) tell(listener, event.command);
+      for (const listener of this.commands.get(event.command.id) ?? []) this.tell(listener, event.command, event);
     }
+  }
+
+  private tell<T>(listener: Listener<T>, value: T, event: BusEvent): void {
+    try {
+      listener(value);
+    } catch (err) {
+      this.onListenerError(err, event);
+    }
+  }
+
+  private isStale(command: CommandRecord): boolean {
+    if (!isFinalStatus(command.status)) return this.announcedFinal.has(command.id);
+    this.announcedFinal.add(command.id);
+    if (this.announcedFinal.size > ANNOUNCED_FINAL_KEPT) this.announcedFinal.delete(this.announcedFinal.values().next().value!);
+    return false;
   }
 
   subscribeAll(listener: Listener<BusEvent>): () => void {

@@ -43,6 +43,12 @@ async function until(what: string, check: () => boolean, timeoutMs = 5_000): Pro
   }
 }
 
+/** A store of one online agent with nothing to redeliver; `overrides` replace its methods. */
+const stubStore = (overrides: Partial<Record<keyof Store, unknown>> = {}) =>
+  ({ getAgent: async () => ({ ...agent, status: "online" }), activeCommands: async () => [], unheardCancels: async () => [], updateAgentSession: async () => {}, getStoragePolicy: async () => DEFAULT_STORAGE_POLICY, ...overrides }) as unknown as Store;
+const stubLifecycle = (overrides: Partial<Record<keyof CommandLifecycle, unknown>> = {}) =>
+  ({ claim: async () => [], redelivered: async () => null, ...overrides }) as unknown as CommandLifecycle;
+
 function startSession(
   ws: FakeSocket,
   deps: { store: Store; lifecycle: CommandLifecycle; bus: EventBus; isConnected?: () => boolean; register?: (session: AgentSession) => boolean },
@@ -74,7 +80,7 @@ describe("AgentSession dispatch pump", () => {
       },
       redelivered: async () => null,
     } as unknown as CommandLifecycle;
-    const store = { getAgent: async () => ({ ...agent, status: "online" }), activeCommands: async () => [], unheardCancels: async () => [], updateAgentSession: async () => {}, getStoragePolicy: async () => DEFAULT_STORAGE_POLICY } as unknown as Store;
+    const store = stubStore();
     const bus = new EventBus();
     const ws = new FakeSocket();
     const session = startSession(ws, { store, lifecycle, bus });
@@ -221,8 +227,8 @@ describe("AgentSession results", () => {
 
 describe("AgentSession bad frames", () => {
   test("unknown message types are answered but never close the tunnel; other bad frames close it past 20 in a minute", async () => {
-    const store = { getAgent: async () => ({ ...agent, status: "online" }), activeCommands: async () => [], unheardCancels: async () => [], updateAgentSession: async () => {}, getStoragePolicy: async () => DEFAULT_STORAGE_POLICY } as unknown as Store;
-    const lifecycle = { claim: async () => [], redelivered: async () => null } as unknown as CommandLifecycle;
+    const store = stubStore();
+    const lifecycle = stubLifecycle();
     const ws = new FakeSocket();
     startSession(ws, { store, lifecycle, bus: new EventBus() });
     ws.emit("message", Buffer.from(JSON.stringify(hello)), false);
@@ -250,8 +256,8 @@ describe("AgentSession bad frames", () => {
 
 describe("AgentSession going offline", () => {
   test("a connection that takes over while the old one's offline record is written keeps the last word: no agent.offline after its agent.online", async () => {
-    const store = { getAgent: async () => ({ ...agent, status: "online" }), activeCommands: async () => [], unheardCancels: async () => [], updateAgentSession: async () => {}, getStoragePolicy: async () => DEFAULT_STORAGE_POLICY } as unknown as Store;
-    const lifecycle = { claim: async () => [], redelivered: async () => null } as unknown as CommandLifecycle;
+    const store = stubStore();
+    const lifecycle = stubLifecycle();
     const bus = new EventBus();
     const announced: string[] = [];
     bus.subscribeAll((event) => announced.push(event.type));
@@ -273,8 +279,8 @@ describe("AgentSession going offline", () => {
 describe("AgentSession replacing an open connection", () => {
   test("commands outstanding on another process's connection are redelivered flagged; on the same process's, as usual", async () => {
     const id = "00000000-0000-4000-8000-00000000000c";
-    const lifecycle = { claim: async () => [], redelivered: async (c: CommandRecord) => c } as unknown as CommandLifecycle;
-    const store = { getAgent: async () => ({ ...agent, status: "online" }), activeCommands: async () => [command(id)], unheardCancels: async () => [], updateAgentSession: async () => {}, getStoragePolicy: async () => DEFAULT_STORAGE_POLICY } as unknown as Store;
+    const lifecycle = stubLifecycle({ redelivered: async (c: CommandRecord) => c });
+    const store = stubStore({ activeCommands: async () => [command(id)] });
     let current: AgentSession | undefined;
     const register = (session: AgentSession) => {
       if (current) session.takeOverFrom(current);

@@ -232,7 +232,8 @@ export class AgentSession {
   }
 
   /** Bad frames of the current minute: a rare glitch over days of uptime never adds up to a close. */
-  private countBadFrame(now = Date.now()): number {
+  private countBadFrame(): number {
+    const now = Date.now();
     if (now - this.badFramesSince >= BAD_FRAME_WINDOW_MS) {
       this.badFramesSince = now;
       this.badFrames = 0;

@@ -20,7 +20,8 @@ const CACHE_MS = 30_000;
  * API key lookups briefly.
  */
 export class OperatorAuth {
-  private readonly principals = new TtlCache<(Principal & { key_id: string }) | null>(CACHE_MS);
+  /** By key hash; the key id beside the principal (which is spread into audited inputs) lets a revocation find it. */
+  private readonly keys = new TtlCache<{ principal: Principal; key_id: string } | null>(CACHE_MS);
   private readonly tenants = new TtlCache<boolean>(CACHE_MS);
 
   constructor(
@@ -30,7 +31,7 @@ export class OperatorAuth {
 
   /** After its revocation: the key is looked up again, so it is refused from now on (on this instance). */
   forgetKey(keyId: string): void {
-    this.principals.evict((principal) => principal?.key_id === keyId);
+    this.keys.evict((key) => key?.key_id === keyId);
   }
 
   async authenticate(request: FastifyRequest, minimum: Role): Promise<Principal> {
@@ -57,11 +58,10 @@ export class OperatorAuth {
   }
 
   private async lookup(hash: string): Promise<Principal | null> {
-    const found = await this.principals.get(hash, async () => {
+    const found = await this.keys.get(hash, async () => {
       const key = await this.store.findApiKeyByHash(hash);
-      return key && key.revoked_at === null ? { tenant_id: key.tenant_id, role: key.role, actor: `api_key:${key.key_prefix}`, key_id: key.id } : null;
+      return key && key.revoked_at === null ? { principal: { tenant_id: key.tenant_id, role: key.role, actor: `api_key:${key.key_prefix}` }, key_id: key.id } : null;
     });
-    // The key id stays here: principals are spread into audited inputs.
-    return found && { tenant_id: found.tenant_id, role: found.role, actor: found.actor };
+    return found?.principal ?? null;
   }
 }

@@ -1,5 +1,4 @@
-import type { Socket } from "node:net";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { MAX_FRAME_BYTES } from "@botmox/protocol";
 import { ApiError, toApiError } from "../errors/api-error.js";
 import type { RouteContext } from "./context.js";
@@ -14,8 +13,15 @@ import { pairingRoutes } from "./routes/pairings.js";
 import { settingsRoutes } from "./routes/settings.js";
 
 export function buildHttpServer(ctx: RouteContext): FastifyInstance {
+  const limitMs = ctx.config.HTTP_REQUEST_TIMEOUT_MS;
   const app = Fastify({
     logger: false,
+    // A client that does not finish sending its request (or upgrade) in time is cut off, or anyone
+    // who reaches the port could hold connections until descriptors run out. Node times each request
+    // from its first byte (a new connection from its opening) until it is in, keep-alive ones too;
+    // once in, nothing is timed: long ?wait= answers and event streams are not cut.
+    requestTimeout: limitMs,
+    http: { headersTimeout: limitMs, connectionsCheckingInterval: Math.min(1_000, limitMs) },
     bodyLimit: MAX_FRAME_BYTES,
     return503OnClosing: true,
     // A path the router cannot take (bad percent-encoding, a segment over 100 characters): the usual error body.
@@ -24,7 +30,6 @@ export function buildHttpServer(ctx: RouteContext): FastifyInstance {
       void (reply as FastifyReply).code(error.status).send(error.toBody());
     },
   });
-  cutOffSilentClients(app, ctx.config.HTTP_REQUEST_TIMEOUT_MS);
   // JSON only: a text/plain body (what fetch sends a string as) gets the content-type message, not a schema error about a string.
   app.removeContentTypeParser("text/plain");
   app.addHook("preParsing", (request, _reply, payload, done) => {
@@ -53,37 +58,20 @@ export function buildHttpServer(ctx: RouteContext): FastifyInstance {
     done();
   });
 
+  // A ?wait= of up to five minutes would otherwise hold a shutdown that long; the connections of
+  // the answers given meanwhile close after them (an idle keep-alive one would hold it too).
+  let closing = false;
+  app.addHook("preClose", (done) => {
+    closing = true;
+    ctx.commands.releaseWaiters();
+    done();
+  });
+  app.addHook("onSend", (_request, reply, _payload, done) => {
+    if (closing) reply.header("connection", "close");
+    done();
+  });
+
   for (const register of [healthRoutes, pairingRoutes, agentRoutes, apiKeyRoutes, commandRoutes, eventRoutes, auditRoutes, settingsRoutes, operationalRoutes]) register(app, ctx);
   return app;
 }
 
-/**
- * A client that does not finish sending its request (or upgrade) in time is cut off: otherwise
- * anyone who reaches the port could hold connections open until descriptors run out. A new
- * connection gets an idle timer until its first request's headers are in (an upgraded socket is
- * the gateway's: ws clears the timer and runs its own heartbeat); then every request, the later
- * ones of a keep-alive connection too, has `limitMs` to deliver its body. Once a request is in,
- * nothing is timed: long ?wait= answers and event streams are not cut.
- */
-function cutOffSilentClients(app: FastifyInstance, limitMs: number): void {
-  app.server.on("connection", (socket: Socket) => socket.setTimeout(limitMs));
-  const receiving = new WeakMap<object, NodeJS.Timeout>();
-  const received = (request: FastifyRequest) => {
-    clearTimeout(receiving.get(request.raw));
-    receiving.delete(request.raw);
-  };
-  app.addHook("onRequest", (request, _reply, done) => {
-    receiving.set(request.raw, setTimeout(() => request.raw.socket.destroy(), limitMs).unref());
-    done();
-  });
-  app.addHook("preHandler", (request, _reply, done) => {
-    received(request);
-    request.raw.socket.setTimeout(0);
-    done();
-  });
-  // Answered before its handler (a 400, a 404): its timer must not cut the connection's next request.
-  app.addHook("onResponse", (request, _reply, done) => {
-    received(request);
-    done();
-  });
-}

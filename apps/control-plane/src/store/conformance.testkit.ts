@@ -18,7 +18,12 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       const now = Date.now();
       return { id: uuidv7(now), tenant_id: tenant.id, agent_id, name: "agent.echo", params: { data: 1 }, actor: "api_key:test", idempotency_key: null, request_hash: null, timeout_ms: 1_000, created_at: now, expires_at: now + 60_000, ...overrides };
     };
-    return { store, tenant, agent_id, command };
+    /** Another agent of the tenant, paired with its own code. */
+    const anotherAgent = async (code: string) => {
+      await store.createPairing({ tenant_id: tenant.id, code_hash: code, expires_at: Date.now() + 60_000, created_by: "test" });
+      return (await store.registerAgent({ code_hash: code, public_key: `key-${code}`, hostname: null, now: Date.now() })).agent_id;
+    };
+    return { store, tenant, agent_id, command, anotherAgent };
   }
 
   describe(`${name} store conformance`, () => {
@@ -271,13 +276,9 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
     });
 
     test("at start, agents this instance left online are offline; other instances' sessions and revoked agents stay as they are", async () => {
-      const { store, tenant, agent_id } = await withAgent();
-      const other = async (code: string) => {
-        await store.createPairing({ tenant_id: tenant.id, code_hash: code, expires_at: Date.now() + 60_000, created_by: "test" });
-        return (await store.registerAgent({ code_hash: code, public_key: "BBBB", hostname: null, now: Date.now() })).agent_id;
-      };
-      const elsewhere = await other(`elsewhere-${tenant.id}`);
-      const revoked = await other(`revoked-${tenant.id}`);
+      const { store, tenant, agent_id, anotherAgent } = await withAgent();
+      const elsewhere = await anotherAgent(`elsewhere-${tenant.id}`);
+      const revoked = await anotherAgent(`revoked-${tenant.id}`);
       const instance = `instance-${tenant.id}`;
       await store.updateAgentSession(agent_id, { status: "online", session_id: "s-1", instance_id: instance });
       await store.updateAgentSession(elsewhere, { status: "online", session_id: "s-2", instance_id: `other-${tenant.id}` });
@@ -299,13 +300,9 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
     });
 
     test("revoked agents that still have commands not final are found (a revoke cut short); finished or live ones are not", async () => {
-      const { store, tenant, agent_id, command } = await withAgent();
-      const another = async (code: string) => {
-        await store.createPairing({ tenant_id: tenant.id, code_hash: code, expires_at: Date.now() + 60_000, created_by: "test" });
-        return (await store.registerAgent({ code_hash: code, public_key: "CCCC", hostname: null, now: Date.now() })).agent_id;
-      };
-      const settled = await another(`settled-${tenant.id}`);
-      const live = await another(`live-${tenant.id}`);
+      const { store, tenant, agent_id, command, anotherAgent } = await withAgent();
+      const settled = await anotherAgent(`settled-${tenant.id}`);
+      const live = await anotherAgent(`live-${tenant.id}`);
       await store.enqueueCommand(command(), { dispatchNow: true });
       await store.enqueueCommand(command());
       const { command: done } = await store.enqueueCommand(command({ agent_id: settled }), { dispatchNow: true });

@@ -2,6 +2,9 @@ import type { AgentRecord, AuditEntry, CommandRecord, Millis } from "./types.js"
 
 export type Row = Record<string, unknown>;
 
+/** The columns of an API key that leave the store: never its hash. */
+export const API_KEY_COLUMNS = "id, tenant_id, role, key_prefix, created_at, revoked_at";
+
 /** How a backend hands back JSON columns and timestamps (SQLite: text and epoch ms; PostgREST: parsed JSON and ISO 8601). */
 export interface ColumnDecoding {
   json(value: unknown): unknown;

@@ -1,12 +1,13 @@
 import { z } from "zod";
 import { errorBodySchema } from "../errors.js";
+import { MAX_TIMER_MS } from "../limits.js";
 
 export const commandIdSchema = z.string().uuid();
 
 /** Milliseconds since 1970 that a Date can hold: anything else would be stored and then fail every read. */
 export const epochMsSchema = z.number().int().min(0).max(8_640_000_000_000_000);
 /** A delay Node's timers can wait for: a longer one fires after 1 ms. */
-export const timerMsSchema = z.number().int().positive().max(2_147_483_647);
+export const timerMsSchema = z.number().int().positive().max(MAX_TIMER_MS);
 
 export const finalCommandStatusSchema = z.enum(["succeeded", "failed", "cancelled", "expired"]);
 export const commandStatusSchema = z.enum(["queued", "dispatched", "running", "succeeded", "failed", "cancelled", "expired"]);

@@ -11,6 +11,11 @@ export interface SyncthingClientOptions {
   apiKey: string;
   /** Per request (default 15 s); long polls and rescans get their own. */
   timeoutMs?: number;
+  /**
+   * Judges every folder path SyncThing is asked to share, a folder's own when it is configured
+   * already: returns the path to use, throws to refuse. Default: any path.
+   */
+  checkFolderPath?: (path: string) => string;
 }
 
 export interface CallOptions {
@@ -43,7 +48,10 @@ export class SyncthingClient {
   private readonly base: string;
   private myId: string | undefined;
 
+  private readonly checkPath: (path: string) => string;
+
   constructor(private readonly options: SyncthingClientOptions) {
+    this.checkPath = options.checkFolderPath ?? ((path) => path);
     this.base = options.url.replace(/\/+$/, "");
   }
 
@@ -178,11 +186,12 @@ export class SyncthingClient {
     if (params.type !== undefined && !FOLDER_TYPES.includes(params.type)) {
       throw new ExecutorError("ST_INVALID_PARAMS", `type "${params.type}" is not a folder type: ${FOLDER_TYPES.join(", ")}`, { field: "type", value: params.type });
     }
+    const folderPath = this.checkPath(params.path);
     const devices = (params.devices ?? []).map((device) => normalizeDeviceId(device, "devices[]"));
     await this.requireConfiguredDevices(devices, opts);
     const path = `/rest/config/folders/${enc(id)}`;
     const current = await this.maybeGet<FolderConfig>(path, opts.signal);
-    const fields = { path: params.path, ...(params.label !== undefined ? { label: params.label } : {}), ...(params.type !== undefined ? { type: params.type } : {}) };
+    const fields = { path: folderPath, ...(params.label !== undefined ? { label: params.label } : {}), ...(params.type !== undefined ? { type: params.type } : {}) };
     if (current) {
       const missing = devices.filter((device) => !current.devices.some((entry) => entry.deviceID === device));
       await this.request("PATCH", path, { body: { ...fields, ...(missing.length > 0 ? { devices: [...current.devices, ...missing.map((deviceID) => ({ deviceID }))] } : {}) }, ...opts });
@@ -270,15 +279,17 @@ export class SyncthingClient {
     const folder = checkFolderId(params.folder);
     const deviceID = normalizeDeviceId(params.device_id);
     const configured = await this.maybeGet<FolderConfig>(`/rest/config/folders/${enc(folder)}`, opts.signal);
+    // A folder configured already is shared as it is (the path given is not used): its own path is what is judged.
+    const path = this.checkPath(configured ? configured.path : params.path);
     const offer = (await this.pendingList(opts)).folders[folder]?.offeredBy[deviceID];
     const alreadyShared = configured?.devices.some((device) => device.deviceID === deviceID) ?? false;
     if (!offer && !alreadyShared) throw new ExecutorError("ST_NOT_FOUND", `device ${deviceID} offers no folder "${folder}" waiting for approval`, { folder, device_id: deviceID });
     if (configured) {
-      const shared = await this.setShared({ folder, device_id: deviceID }, true, opts);
+      const shared = await this.setShared({ folder, device_id: deviceID }, true, opts, configured);
       return { accepted: "folder", folder, device_id: deviceID, devices: shared.devices };
     }
     const added = await this.folderAdd(
-      { id: folder, path: params.path, label: params.label ?? (offer?.label || folder), devices: [deviceID], ...(offer?.receiveEncrypted ? { type: "receiveencrypted" as const } : {}) },
+      { id: folder, path, label: params.label ?? (offer?.label || folder), devices: [deviceID], ...(offer?.receiveEncrypted ? { type: "receiveencrypted" as const } : {}) },
       opts,
     );
     return { accepted: "folder", folder, device_id: deviceID, devices: added.devices.map((device) => device.deviceID) };
@@ -346,9 +357,11 @@ export class SyncthingClient {
     return { folder: id, paused: (await this.folder({ folder: id }, opts)).paused };
   }
 
-  private async setShared(params: { folder: string; device_id: string }, shared: boolean, opts: CallOptions): Promise<{ folder: string; devices: string[] }> {
+  /** `current`: the folder's config when the caller has just read it. */
+  private async setShared(params: { folder: string; device_id: string }, shared: boolean, opts: CallOptions, current?: FolderConfig): Promise<{ folder: string; devices: string[] }> {
     const deviceID = normalizeDeviceId(params.device_id);
-    const current = await this.folder(params, opts);
+    current ??= await this.folder(params, opts);
+    if (shared) this.checkPath(current.path);
     const has = current.devices.some((device) => device.deviceID === deviceID);
     if (shared && !has) {
       await this.requireConfiguredDevices([deviceID], opts);

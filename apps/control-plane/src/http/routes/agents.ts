@@ -8,7 +8,8 @@ import { agentJson } from "../serialize.js";
 import { parseInput } from "../validation.js";
 
 /** Ids are stored in lower case; an upper-case spelling of one names the same thing. */
-export const idParams = z.object({ id: z.uuid({ message: "must be a UUID" }).transform((id) => id.toLowerCase()) });
+export const idSchema = z.uuid({ message: "must be a UUID" }).transform((id) => id.toLowerCase());
+export const idParams = z.object({ id: idSchema });
 
 /** The tenant's agent, or 404: another tenant's agent does not exist for this caller. */
 export async function findTenantAgent(store: Store, tenantId: string, id: string): Promise<AgentRecord> {

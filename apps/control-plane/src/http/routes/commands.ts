@@ -18,19 +18,6 @@ function sendCommand(reply: FastifyReply, command: CommandRecord, extra: Record<
 }
 
 export function commandRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  // A ?wait= of up to five minutes would otherwise hold a shutdown that long; the connections of
-  // the answers given meanwhile close after them (an idle keep-alive one would hold it too).
-  let closing = false;
-  app.addHook("preClose", (done) => {
-    closing = true;
-    ctx.commands.releaseWaiters();
-    done();
-  });
-  app.addHook("onSend", (_request, reply, _payload, done) => {
-    if (closing) reply.header("connection", "close");
-    done();
-  });
-
   app.post("/api/v1/agents/:id/commands", async (request, reply) => {
     const principal = await ctx.auth.authenticate(request, "operator");
     const { id } = parseInput(idParams, request.params, "params");

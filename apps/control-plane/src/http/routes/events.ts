@@ -5,6 +5,7 @@ import { ApiError, toApiError } from "../../errors/api-error.js";
 import type { RouteContext } from "../context.js";
 import { eventJson } from "../serialize.js";
 import { parseInput } from "../validation.js";
+import { findTenantAgent, idSchema } from "./agents.js";
 
 /**
  * A reader this far behind is cut off: what it has not read waits in the control plane's memory,
@@ -15,7 +16,7 @@ const MAX_UNREAD_BYTES = 8 * 1024 * 1024;
 /** How long the cut-off notice gets to reach a reader before its socket is closed outright. */
 const CUT_OFF_GRACE_MS = 10_000;
 const eventsQuery = z.object({
-  agent_id: z.uuid().transform((id) => id.toLowerCase()).optional(),
+  agent_id: idSchema.optional(),
   types: z
     .string()
     .max(500)
@@ -51,10 +52,7 @@ export function eventRoutes(app: FastifyInstance, ctx: RouteContext): void {
     const query = parseInput(eventsQuery, request.query, "query");
     const types = query.types?.length ? new Set<string>(query.types) : null; // "types=" alone: every type
     // A stream filtered on an agent that is not the caller's would stay silent for good.
-    if (query.agent_id) {
-      const agent = await ctx.store.getAgent(query.agent_id);
-      if (!agent || agent.tenant_id !== principal.tenant_id) throw new ApiError("NOT_FOUND", `Agent ${query.agent_id} not found`);
-    }
+    if (query.agent_id) await findTenantAgent(ctx.store, principal.tenant_id, query.agent_id);
     reply.hijack();
     const res = reply.raw;
     // A reader that left while it was being authenticated: its close event is gone already.
@@ -73,6 +71,7 @@ export function eventRoutes(app: FastifyInstance, ctx: RouteContext): void {
     // The keep-alive goes out whatever the check is doing (a hung store must not let proxies cut the
     // stream), and one check at a time per stream.
     let checking = false;
+    let unchecked = false; // said once per outage, not at every keep-alive
     const keepalive = setInterval(() => {
       res.write(": keep-alive\n\n");
       if (checking) return;
@@ -81,11 +80,15 @@ export function eventRoutes(app: FastifyInstance, ctx: RouteContext): void {
         .authenticate(request, "viewer")
         .then(
           (again) => {
+            unchecked = false;
             if (again.tenant_id !== principal.tenant_id) lapsed(new ApiError("FORBIDDEN", "The credentials now name another tenant"));
           },
           (err: unknown) => {
             const error = toApiError(err);
-            if (error.status === 401 || error.status === 403) lapsed(error); // the store being down is no reason to end it
+            if (error.status === 401 || error.status === 403) return lapsed(error);
+            // The store being down is no reason to end it.
+            if (!unchecked) ctx.log.warn({ code: error.code, message: error.message }, "could not check an event stream's credentials again; it stays open");
+            unchecked = true;
           },
         )
         .finally(() => (checking = false));

@@ -11,8 +11,9 @@ export function restrictToOwner(databaseFile: string): void {
     let stat;
     try {
       stat = statSync(path);
-    } catch {
-      continue; // not there (yet)
+    } catch (err) {
+      if ((err as { code?: string }).code === "ENOENT") continue; // not there (yet)
+      throw err;
     }
     if (stat.uid === process.getuid?.() && (stat.mode & 0o077) !== 0) chmodSync(path, 0o600);
   }

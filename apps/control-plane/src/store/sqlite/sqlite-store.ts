@@ -24,6 +24,7 @@ import type {
 } from "../types.js";
 import { Checkpointer } from "./checkpointer.js";
 import { BUSY_TIMEOUT_MS, GroupCommit } from "./group-commit.js";
+import { API_KEY_COLUMNS } from "../row-mappers.js";
 import { migrate } from "./migrations.js";
 import { restrictToOwner } from "./owner-only.js";
 import { COMMAND_COLUMNS, agentFromRow, auditFromRow, commandFromRow, commandFromValues } from "./rows.js";
@@ -186,13 +187,13 @@ export class SqliteStore implements Store {
   }
 
   async listApiKeys(tenantId: string): Promise<ApiKeyRecord[]> {
-    return this.db.prepare("SELECT id, tenant_id, role, key_prefix, created_at, revoked_at FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id").all(tenantId) as ApiKeyRecord[];
+    return this.db.prepare(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id`).all(tenantId) as ApiKeyRecord[];
   }
 
   revokeApiKey(input: { tenant_id: string; id: string; actor: string; now: Millis }): Promise<ApiKeyRecord | null> {
     return this.atomically(() => {
       const revoked = this.db.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL").run(input.now, input.id, input.tenant_id).changes === 1;
-      const key = this.db.prepare("SELECT id, tenant_id, role, key_prefix, created_at, revoked_at FROM api_keys WHERE id = ? AND tenant_id = ?").get(input.id, input.tenant_id) as ApiKeyRecord | undefined;
+      const key = this.db.prepare(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE id = ? AND tenant_id = ?`).get(input.id, input.tenant_id) as ApiKeyRecord | undefined;
       if (revoked && key) {
         this.audit({ tenant_id: input.tenant_id, actor: input.actor, action: "api_key.revoked", target_type: "api_key", target_id: key.id, details: { role: key.role, key_prefix: key.key_prefix } });
       }
@@ -201,7 +202,7 @@ export class SqliteStore implements Store {
   }
 
   async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | null> {
-    const row = this.db.prepare("SELECT id, tenant_id, role, key_prefix, created_at, revoked_at FROM api_keys WHERE key_hash = ?").get(keyHash);
+    const row = this.db.prepare(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE key_hash = ?`).get(keyHash);
     return (row as ApiKeyRecord | undefined) ?? null;
   }
 
@@ -281,8 +282,11 @@ export class SqliteStore implements Store {
   async revokedAgentsWithUnfinishedCommands(): Promise<Array<{ tenant_id: string; agent_id: string }>> {
     return this.db
       .prepare(
-        `SELECT DISTINCT a.tenant_id, a.id AS agent_id FROM agents a JOIN commands c ON c.agent_id = a.id
-          WHERE a.status = 'revoked' AND c.status IN ('queued', 'dispatched', 'running')`,
+        // Through the partial indexes of unfinished commands: a revoked agent's history is not read at every start.
+        `SELECT a.tenant_id, a.id AS agent_id FROM agents a
+          WHERE a.status = 'revoked'
+            AND (EXISTS (SELECT 1 FROM commands c INDEXED BY commands_queued WHERE c.agent_id = a.id AND c.status = 'queued')
+              OR EXISTS (SELECT 1 FROM commands c INDEXED BY commands_in_flight WHERE c.agent_id = a.id AND c.status IN ('dispatched', 'running')))`,
       )
       .all() as Array<{ tenant_id: string; agent_id: string }>;
   }

@@ -21,6 +21,7 @@ import { createServiceClient } from "./client.js";
 import { fromPostgrest, isUnavailable, type PostgrestFailure } from "./errors.js";
 import { agentFromRow, apiKeyFromRow, auditFromRow, commandFromRow, iso, policyFromRow, tenantFromRow, type Row } from "./rows.js";
 import { probeSupabase } from "./probe.js";
+import { API_KEY_COLUMNS } from "../row-mappers.js";
 
 type Answer<T> = { data: T | null; error: PostgrestFailure["error"] | null; status: number };
 type Retryable<T> = { retry(enabled: boolean): PromiseLike<Answer<T>> };
@@ -109,7 +110,7 @@ export class SupabaseStore implements Store {
 
   async listApiKeys(tenantId: string): Promise<ApiKeyRecord[]> {
     if (!isUuid(tenantId)) return [];
-    const rows = await this.run<Row[]>("listApiKeys", this.db.from("api_keys").select("id, tenant_id, role, key_prefix, created_at, revoked_at").eq("tenant_id", tenantId).order("created_at").order("id"));
+    const rows = await this.run<Row[]>("listApiKeys", this.db.from("api_keys").select(API_KEY_COLUMNS).eq("tenant_id", tenantId).order("created_at").order("id"));
     return rows.map(apiKeyFromRow);
   }
 
@@ -120,7 +121,7 @@ export class SupabaseStore implements Store {
   }
 
   async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | null> {
-    const row = await this.run<Row | null>("findApiKeyByHash", this.db.from("api_keys").select("id, tenant_id, role, key_prefix, created_at, revoked_at").eq("key_hash", keyHash).maybeSingle());
+    const row = await this.run<Row | null>("findApiKeyByHash", this.db.from("api_keys").select(API_KEY_COLUMNS).eq("key_hash", keyHash).maybeSingle());
     return row ? apiKeyFromRow(row) : null;
   }
 
