@@ -102,6 +102,36 @@ describe("command runner", () => {
     close();
   });
 
+  test("a cancel of a waiting dispatch whose journal commit fails is still reported, and a redelivery of it does not run", async () => {
+    const release = new Map<string, () => void>();
+    const held = ((_params: unknown, ctx: { commandId: string }) => new Promise((resolve) => release.set(ctx.commandId, () => resolve({ data: ctx.commandId })))) as unknown as HandlerTable["agent.echo"];
+    const { runner, journal, other, results, close } = setup({ "agent.echo": held }, 1);
+    runner.dispatch(dispatch(ids[0]!));
+    runner.dispatch(dispatch(ids[1]!)); // waits for the slot
+    await until(() => release.size === 1);
+    // The commit fails and its writes are gone (disk I/O error).
+    const durable = journal.durable.bind(journal);
+    journal.durable = () =>
+      durable().then(() => {
+        other.prepare("DELETE FROM commands WHERE id = ?").run(ids[1]);
+        throw new Error("disk I/O error");
+      });
+    runner.cancel(ids[1]!);
+    await until(() => results.length === 1);
+    journal.durable = durable;
+    expect(results[0]!.outcome).toMatchObject({ id: ids[1], status: "cancelled", error: { code: "COMMAND_CANCELLED" } });
+    release.get(ids[0]!)!();
+    runner.dispatch(dispatch(ids[1]!)); // redelivered: answered from memory
+    await until(() => results.length === 3);
+    expect(results.map((r) => [r.outcome.id, r.outcome.status])).toEqual([
+      [ids[1], "cancelled"],
+      [ids[1], "cancelled"],
+      [ids[0], "succeeded"],
+    ]);
+    expect([...release.keys()]).toEqual([ids[0]]);
+    close();
+  });
+
   test("when the journal cannot record a command it is not run, and its failure says why", async () => {
     const { runner, other, results, seenByHandler, close } = setup();
     other.exec("BEGIN IMMEDIATE"); // another process holds the write lock past the busy timeout

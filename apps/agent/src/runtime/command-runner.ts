@@ -100,6 +100,7 @@ export class CommandRunner {
   /** Journals an outcome for a command that will not run, then reports it (answered from the journal if it knew the id already). */
   private reportNotRun(command: Dispatch, status: "failed" | "cancelled", error: { code: string; message: string }): void {
     const outcome: CommandOutcome = { id: command.id, status, error, finished_at: Date.now() };
+    // Kept in memory until acknowledged, like an outcome the journal could not take: a redelivery must not run it.
     const keepUnjournaled = (err: unknown) => {
       this.log.error({ err, command_id: command.id }, "could not journal the outcome of a command not run; sending it anyway");
       this.unjournaled.set(command.id, outcome);
@@ -110,10 +111,7 @@ export class CommandRunner {
     } catch (err) {
       return keepUnjournaled(err);
     }
-    this.journal.durable().then(
-      () => this.sendResult(this.journal.outcome(command.id) ?? outcome),
-      (err: unknown) => this.log.error({ err, command_id: command.id }, "journal commit failed; the command will be redelivered"),
-    );
+    this.journal.durable().then(() => this.sendResult(this.journal.outcome(command.id) ?? outcome), keepUnjournaled);
   }
 
   /** `reason`: the control plane's, kept in the outcome (an operator's cancel, or a command that expired before it was accepted). */

@@ -27,7 +27,13 @@ function realFolderPath(path: string): string {
   for (;;) {
     try {
       return style.join(realpathSync.native(existing), ...missing);
-    } catch {
+    } catch (err) {
+      // Only a part not created yet is taken as written: one that cannot be followed (a link loop,
+      // a directory this agent may not read) could point anywhere.
+      const code = (err as { code?: string }).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") {
+        throw new ExecutorError("ST_PATH_NOT_ALLOWED", `${existing} cannot be resolved (${code}), so where ${path} leads cannot be judged`, { field: "path", path });
+      }
       const parent = style.dirname(existing);
       if (parent === existing) return path;
       missing.unshift(style.basename(existing));
