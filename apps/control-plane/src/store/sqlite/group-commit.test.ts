@@ -11,7 +11,7 @@ afterEach(() => {
 });
 
 /** A writer connection with its group commit, and a second connection that sees only what is committed. */
-function databases() {
+function databases(lazyCommitMs?: number) {
   const dir = mkdtempSync(join(tmpdir(), "group-commit-"));
   dirs.push(dir);
   const file = join(dir, "db.sqlite");
@@ -22,7 +22,7 @@ function databases() {
     CREATE TABLE items (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED)`);
   const other = new Database(file, { readonly: true });
   const count = (conn: Database.Database) => (conn.prepare("SELECT count(*) AS n FROM items").get() as { n: number }).n;
-  return { writes: new GroupCommit(db), db, other, count };
+  return { writes: new GroupCommit(db, lazyCommitMs), db, other, count };
 }
 
 describe("GroupCommit", () => {
@@ -45,6 +45,25 @@ describe("GroupCommit", () => {
       ),
     );
     expect(seenByOther).toEqual([3, 3, 3]);
+  });
+
+  test("an applied write alone is committed within the lazy window, without anyone asking", async () => {
+    const { writes, db, other, count } = databases(20);
+    await writes.apply(() => db.prepare("INSERT INTO items (id) VALUES (1)").run());
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(db.inTransaction).toBe(false);
+    expect(count(other)).toBe(1);
+  });
+
+  test("a run in a later turn joins the batch an applied write left open, and commits both at once", async () => {
+    const { writes, db, other, count } = databases(60_000);
+    await writes.apply(() => db.prepare("INSERT INTO items (id) VALUES (1)").run());
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(db.inTransaction).toBe(true); // still open for a later write to join
+    expect(count(other)).toBe(0);
+    await writes.run(() => db.prepare("INSERT INTO items (id) VALUES (2)").run());
+    expect(count(other)).toBe(2);
+    expect(db.inTransaction).toBe(false);
   });
 
   test("a failed commit rejects committed() and run(), and the applied write is gone", async () => {

@@ -10,6 +10,12 @@ export const BUSY_TIMEOUT_MS = 1_000;
 /** After a write found the lock held that long, the next ones only glance at it for a while. */
 const OUTAGE_PROBE_MS = 50;
 const OUTAGE_WINDOW_MS = RETRY_AFTER_S * 1_000;
+/**
+ * How long a batch holding only writes nobody waits on (apply) stays open for later writes to
+ * join. An agent's result is applied, answered and committed after: the next command's insert,
+ * a moment later, then commits both in one transaction instead of waiting behind the first.
+ */
+export const LAZY_COMMIT_MS = 2;
 
 const isBusy = (err: unknown) => /^SQLITE_(BUSY|LOCKED)/.test((err as { code?: string }).code ?? "");
 
@@ -21,16 +27,17 @@ function storeError(err: unknown): unknown {
 
 /**
  * Group commit: every write of one event-loop turn shares one SQLite transaction, committed
- * in setImmediate. A single SQL statement is atomic on its own, so a failing write rolls back
+ * in setImmediate (see below for writes nobody waits on). A single SQL statement is atomic on its own, so a failing write rolls back
  * alone; a write of several statements wraps them in db.transaction() (a SAVEPOINT inside the
  * open transaction). Under load this turns thousands of tiny commits per second into a few
  * hundred, which is where the command throughput comes from; with one writer it costs a single tick.
  *
  * `run` settles after the COMMIT. `apply` settles as soon as the write is made: this process's
- * reads (one connection) see it at once, and `committed()` tells when it is durable.
+ * reads (one connection) see it at once, and `committed()` tells when it is durable. A batch of
+ * applied writes alone stays open for LAZY_COMMIT_MS; a `run` joining it commits it on the next turn.
  */
 export class GroupCommit {
-  private batch: { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | undefined;
+  private batch: Batch | undefined;
   /** Until then the lock was last seen held by another process: waits are short, so a queue of writes does not freeze the loop a second each. */
   private outageUntil = 0;
   /** The last batch SQLite rolled back whole, until a later one commits (see committed()). */
@@ -38,7 +45,11 @@ export class GroupCommit {
   private readonly beginStatement: Database.Statement;
   private readonly commitStatement: Database.Statement;
 
-  constructor(private readonly db: Database.Database) {
+  /** `lazyCommitMs`: how long a batch of applied writes alone waits for others to join (LAZY_COMMIT_MS). */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly lazyCommitMs = LAZY_COMMIT_MS,
+  ) {
     // Prepared once: exec() would parse the SQL again on every transaction.
     this.beginStatement = db.prepare("BEGIN IMMEDIATE");
     this.commitStatement = db.prepare("COMMIT");
@@ -48,7 +59,7 @@ export class GroupCommit {
   run<T>(write: () => T): Promise<T> {
     let value: T;
     try {
-      value = this.write(write);
+      value = this.write(write, true);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -58,7 +69,7 @@ export class GroupCommit {
   /** Settles with the write's value as soon as it is made, before it is durable (see committed()). */
   apply<T>(write: () => T): Promise<T> {
     try {
-      return Promise.resolve(this.write(write));
+      return Promise.resolve(this.write(write, false));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -71,21 +82,17 @@ export class GroupCommit {
     return open ? Promise.all([this.lost, open]).then(() => undefined) : this.lost;
   }
 
-  /** Makes the write in the open transaction, opening one (committed on the next turn) if needed. */
-  private write<T>(write: () => T): T {
+  /** Makes the write in the open transaction, opening one if needed; `awaited`: its commit is due on the next turn. */
+  private write<T>(write: () => T, awaited: boolean): T {
     if (!this.batch) {
       try {
         this.begin();
       } catch (err) {
         throw storeError(err);
       }
-      let resolve!: () => void;
-      let reject!: (err: unknown) => void;
-      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-      promise.catch(() => {}); // reported to whoever waits for it
-      this.batch = { promise, resolve, reject };
-      setImmediate(() => this.commit());
+      this.batch = new Batch(() => this.commit(), this.lazyCommitMs);
     }
+    if (awaited) this.batch.commitOnNextTurn();
     try {
       return write();
     } catch (err) {
@@ -103,6 +110,7 @@ export class GroupCommit {
     const batch = this.batch;
     if (!batch || this.db.inTransaction) return;
     this.batch = undefined;
+    batch.cancelSchedule();
     batch.reject(storeError(err));
     // Whoever wrote before the failure asks committed() after it, in this same turn (a result is
     // acknowledged only once durable): the loss must reach them, not a batch opened since.
@@ -132,6 +140,7 @@ export class GroupCommit {
     const batch = this.batch;
     if (!batch) return;
     this.batch = undefined;
+    batch.cancelSchedule();
     try {
       this.commitStatement.run();
     } catch (err) {
@@ -141,5 +150,34 @@ export class GroupCommit {
     }
     batch.resolve();
     this.lost = undefined; // a later batch is durable: what was lost has been reported by now
+  }
+}
+
+/** One open transaction: who waits for its commit, and when the commit is due. */
+class Batch {
+  readonly promise: Promise<void>;
+  resolve!: () => void;
+  reject!: (err: unknown) => void;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+
+  constructor(
+    private readonly commit: () => void,
+    lazyCommitMs: number,
+  ) {
+    this.promise = new Promise<void>((res, rej) => ((this.resolve = res), (this.reject = rej)));
+    this.promise.catch(() => {}); // reported to whoever waits for it
+    this.timer = setTimeout(commit, lazyCommitMs);
+  }
+
+  commitOnNextTurn(): void {
+    if (this.immediate) return;
+    clearTimeout(this.timer);
+    this.immediate = setImmediate(this.commit);
+  }
+
+  cancelSchedule(): void {
+    clearTimeout(this.timer);
+    clearImmediate(this.immediate);
   }
 }
