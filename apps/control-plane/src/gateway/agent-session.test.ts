@@ -45,7 +45,7 @@ async function until(what: string, check: () => boolean, timeoutMs = 5_000): Pro
 
 /** A store of one online agent with nothing to redeliver; `overrides` replace its methods. */
 const stubStore = (overrides: Partial<Record<keyof Store, unknown>> = {}) =>
-  ({ getAgent: async () => ({ ...agent, status: "online" }), activeCommands: async () => [], unheardCancels: async () => [], updateAgentSession: async () => {}, getStoragePolicy: async () => DEFAULT_STORAGE_POLICY, ...overrides }) as unknown as Store;
+  ({ getAgent: async () => ({ ...agent, status: "online" }), activeCommands: async () => [], unheardCancels: async () => [], updateAgentSession: async () => {}, endAgentSession: async () => {}, getStoragePolicy: async () => DEFAULT_STORAGE_POLICY, ...overrides }) as unknown as Store;
 const stubLifecycle = (overrides: Partial<Record<keyof CommandLifecycle, unknown>> = {}) =>
   ({ claim: async () => [], redelivered: async () => null, ...overrides }) as unknown as CommandLifecycle;
 
@@ -273,6 +273,48 @@ describe("AgentSession going offline", () => {
       await sleep(20);
       expect(announced).toEqual(takenOver ? [] : ["agent.offline"]);
     }
+  });
+});
+
+describe("AgentSession going offline, on a store that may reorder writes", () => {
+  const dir = mkdtempSync(join(tmpdir(), "agent-session-offline-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("an old connection's offline record that lands after a newer connection's online record changes nothing", async () => {
+    const real = new SqliteStore(join(dir, "cp.db"));
+    const tenant = await real.createTenant("t");
+    await real.createPairing({ tenant_id: tenant.id, code_hash: "code", expires_at: Date.now() + 60_000, created_by: "test" });
+    const { agent_id } = await real.registerAgent({ code_hash: "code", public_key: "k", hostname: null, now: Date.now() });
+    // Offline records are held back, as a slower request to a remote store would be.
+    const held: Array<() => void> = [];
+    const holdOffline = (write: () => Promise<void>) => new Promise<void>((resolve, reject) => held.push(() => write().then(resolve, reject)));
+    const store = new Proxy(real, {
+      get: (target, key) => {
+        if (key === "endAgentSession") return (...args: [string, string, number]) => holdOffline(() => target.endAgentSession(...args));
+        if (key === "updateAgentSession")
+          return (id: string, patch: { status?: string }) => (patch.status === "offline" ? holdOffline(() => target.updateAgentSession(id, patch as never)) : target.updateAgentSession(id, patch as never));
+        return Reflect.get(target, key, target);
+      },
+    }) as Store;
+    const bus = new EventBus();
+    const record = (await real.getAgent(agent_id))!;
+    const connect = async () => {
+      const ws = new FakeSocket();
+      const session = startSession(ws, { store, lifecycle: new CommandLifecycle(store, bus), bus }, record);
+      ws.emit("message", Buffer.from(JSON.stringify({ ...hello, payload: { ...hello.payload, agent_id } })), false);
+      await until("welcome", () => ws.sent.some((frame) => frame.type === "welcome"));
+      return { ws, session };
+    };
+    const old = await connect();
+    old.ws.emit("close", 1006); // the network dropped it; its offline record is on its way
+    await until("the offline record", () => held.length === 1);
+    const newer = await connect();
+    expect(await real.getAgent(agent_id)).toMatchObject({ status: "online", session_id: newer.session.sessionId });
+    held.shift()!();
+    await sleep(20);
+    expect(await real.getAgent(agent_id)).toMatchObject({ status: "online", session_id: newer.session.sessionId });
+    newer.session.close(1000, "done");
+    await real.close();
   });
 });
 

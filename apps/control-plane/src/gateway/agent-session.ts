@@ -483,7 +483,7 @@ export class AgentSession {
   private recordOffline(at: number): void {
     // Started inside a promise: a store that throws at once must not escape into the socket's close handler.
     Promise.resolve()
-      .then(() => this.deps.store.updateAgentSession(this.agentId, { status: "offline", last_seen_at: at, session_id: null }))
+      .then(() => this.deps.store.endAgentSession(this.agentId, this.sessionId, at))
       .then(() => {
         // A new connection that took over meanwhile has announced the agent online: that stays the last word.
         if (!this.deps.isConnected(this.agentId)) this.deps.bus.publish({ type: "agent.offline", tenant_id: this.tenantId, agent_id: this.agentId, at });

@@ -124,6 +124,18 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       await store.close();
     });
 
+    test("ending a session records the agent offline only while that session is still its own", async () => {
+      const { store, agent_id } = await withAgent();
+      await store.updateAgentSession(agent_id, { status: "online", session_id: "s-old", last_seen_at: 1_000 });
+      // The agent reconnected before the old connection's end was written.
+      await store.updateAgentSession(agent_id, { status: "online", session_id: "s-new", connected_at: 2_000, last_seen_at: 2_000 });
+      await store.endAgentSession(agent_id, "s-old", 1_500);
+      expect(await store.getAgent(agent_id)).toMatchObject({ status: "online", session_id: "s-new", last_seen_at: 2_000 });
+      await store.endAgentSession(agent_id, "s-new", 3_000);
+      expect(await store.getAgent(agent_id)).toMatchObject({ status: "offline", session_id: null, last_seen_at: 3_000 });
+      await store.close();
+    });
+
     test("agent sessions: hello fields, listing, unknown ids", async () => {
       const { store, tenant, agent_id } = await withAgent();
       const now = Date.now();

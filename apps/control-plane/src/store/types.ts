@@ -165,6 +165,11 @@ export interface Store {
   listAgents(tenantId: string): Promise<AgentRecord[]>;
   updateAgentSession(id: string, patch: AgentSessionPatch): Promise<void>;
   /**
+   * Records the agent offline, seen last at `at`, if `sessionId` is still its session: a newer
+   * connection's record (written meanwhile, perhaps ahead of this one) stays.
+   */
+  endAgentSession(id: string, sessionId: string, at: Millis): Promise<void>;
+  /**
    * At start no session of this instance is live yet: agents it left recorded online lost their
    * session when the previous process ended without saying so. Marks them offline; returns how many.
    */

@@ -253,6 +253,14 @@ export class SqliteStore implements Store {
     });
   }
 
+  endAgentSession(id: string, sessionId: string, at: Millis): Promise<void> {
+    return this.writes.run(() => {
+      this.db
+        .prepare("UPDATE agents SET status = 'offline', last_seen_at = ?, session_id = NULL WHERE id = ? AND session_id = ? AND status != 'revoked'")
+        .run(at, id, sessionId);
+    });
+  }
+
   /** The SQLite file has one owner: every agent recorded online is this instance's. */
   endStaleSessions(): Promise<number> {
     return this.writes.run(() => this.db.prepare("UPDATE agents SET status = 'offline', session_id = NULL WHERE status = 'online'").run().changes);

@@ -156,6 +156,11 @@ export class SupabaseStore implements Store {
     await this.run("updateAgentSession", this.db.from("agents").update(values).eq("id", id));
   }
 
+  async endAgentSession(id: string, sessionId: string, at: Millis): Promise<void> {
+    const values = { status: "offline", last_seen_at: iso(at), session_id: null };
+    await this.run("endAgentSession", this.db.from("agents").update(values).eq("id", id).eq("session_id", sessionId));
+  }
+
   /** Other instances' sessions are theirs: only this instance's are ended. */
   async endStaleSessions(instanceId: string): Promise<number> {
     const rows = await this.run<Row[]>(
