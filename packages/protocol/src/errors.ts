@@ -41,6 +41,7 @@ export const ERROR_CODES = {
   AGENT_SHUTTING_DOWN: { status: 503, retryable: true, summary: "The agent is shutting down and did not start the command." },
   TARGET_NOT_FOUND: { status: 404, retryable: false, summary: "The agent has no target of that name." },
   RESULT_TOO_LARGE: { status: 413, retryable: false, summary: "The result is larger than a frame may carry; ask for less (a smaller limit or a narrower filter)." },
+  RESULT_TOO_DEEP: { status: 502, retryable: false, summary: "The result (or its error details) nests deeper than 64 levels; it was not kept." },
   SECRET_LEAK_BLOCKED: { status: 500, retryable: false, summary: "The agent refused to send a frame containing a secret." },
   EXECUTION_FAILED: { status: 500, retryable: false, summary: "The command failed on the agent." },
 } as const;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { AGENT_TO_SERVER } from "./messages/agent-to-server.js";
 import { decodeFrame, encodeFrame } from "./frame.js";
-import { MAX_PARAMS_DEPTH, validateCommandParams } from "./commands/validate.js";
+import { MAX_DATA_DEPTH, validateCommandParams } from "./commands/validate.js";
 import { SERVER_TO_AGENT } from "./messages/server-to-agent.js";
 
 describe("frames", () => {
@@ -43,9 +43,9 @@ describe("bounds", () => {
     for (let i = 0; i < 5_000; i++) data = [data];
     const deep = validateCommandParams("agent.echo", { data });
     expect(deep.ok).toBe(false);
-    expect(!deep.ok && deep.details[0]).toEqual({ path: `params.data${".0".repeat(MAX_PARAMS_DEPTH - 1)}`, message: `nested deeper than ${MAX_PARAMS_DEPTH} levels` });
+    expect(!deep.ok && deep.details[0]).toEqual({ path: `params.data${".0".repeat(MAX_DATA_DEPTH - 1)}`, message: `nested deeper than ${MAX_DATA_DEPTH} levels` });
     let fine: unknown = 1;
-    for (let i = 0; i < MAX_PARAMS_DEPTH - 1; i++) fine = [fine];
+    for (let i = 0; i < MAX_DATA_DEPTH - 1; i++) fine = [fine];
     expect(validateCommandParams("agent.echo", { data: fine }).ok).toBe(true);
   });
 });

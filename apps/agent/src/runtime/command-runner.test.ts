@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import pino from "pino";
-import { MAX_COMMAND_DATA_BYTES, type CommandOutcome } from "@botmox/protocol";
+import { MAX_COMMAND_DATA_BYTES, MAX_DATA_DEPTH, type CommandOutcome } from "@botmox/protocol";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import type { HandlerTable } from "../executors/handler.js";
 import { ExecutorError } from "../executors/executor-error.js";
@@ -223,6 +223,24 @@ describe("command runner", () => {
     const journaled = other.prepare("SELECT status, result, error FROM commands WHERE id = ?").get(ids[0]) as { status: string; result: string | null; error: string };
     expect(journaled).toMatchObject({ status: "failed", result: null });
     expect(JSON.parse(journaled.error).code).toBe("RESULT_TOO_LARGE");
+    close();
+  });
+
+  test("a result or error details nested too deep to serialise are journaled and sent as a RESULT_TOO_DEEP failure, and the agent carries on", async () => {
+    let deep: unknown = "bottom";
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    const { runner, other, results, close } = setup({
+      "agent.echo": async (_params: unknown, ctx: { commandId: string }) => {
+        if (ctx.commandId === ids[0]) return { data: deep };
+        throw new ExecutorError("EXECUTION_FAILED", "the target answered with an odd body", { body: deep });
+      },
+    } as Partial<HandlerTable>);
+    for (const id of ids) runner.dispatch(dispatch(id));
+    await until(() => results.length === 2);
+    const byId = new Map(results.map((r) => [r.outcome.id, r.outcome]));
+    expect(byId.get(ids[0]!)).toMatchObject({ status: "failed", error: { code: "RESULT_TOO_DEEP", message: expect.stringContaining(`at result.data${".0".repeat(MAX_DATA_DEPTH - 1)}`) } });
+    expect(byId.get(ids[1]!)).toMatchObject({ status: "failed", error: { code: "RESULT_TOO_DEEP", message: expect.stringContaining(`at error.details.body${".0".repeat(MAX_DATA_DEPTH - 1)}`) } });
+    for (const id of ids) expect(JSON.parse((other.prepare("SELECT error FROM commands WHERE id = ?").get(id) as { error: string }).error).code).toBe("RESULT_TOO_DEEP");
     close();
   });
 });

@@ -1,4 +1,4 @@
-import { COMMANDS, MAX_COMMAND_DATA_BYTES, bytesOverLimit, validateCommandParams, type CommandName, type CommandOutcome, type ServerToAgent } from "@botmox/protocol";
+import { COMMANDS, MAX_COMMAND_DATA_BYTES, MAX_DATA_DEPTH, bytesOverLimit, outcomeTooDeep, pathTooDeep, validateCommandParams, type CommandName, type CommandOutcome, type ServerToAgent } from "@botmox/protocol";
 import type { Logger } from "pino";
 import { ExecutorError, toExecutorError } from "../executors/executor-error.js";
 import type { CommandHandler, HandlerTable } from "../executors/handler.js";
@@ -232,17 +232,25 @@ export class CommandRunner {
       progress: (message, percent) => this.output.progress(command.id, message, percent),
     });
     signal.throwIfAborted();
+    // Checked before the schema, which may recurse as deep as the value goes.
+    const deep = pathTooDeep(result, "result");
+    if (deep) throw new ExecutorError("RESULT_TOO_DEEP", `${command.name} produced a result nested deeper than ${MAX_DATA_DEPTH} levels (at ${deep})`);
     const parsed = COMMANDS[check.name].result.safeParse(result);
     if (!parsed.success) throw new ExecutorError("EXECUTION_FAILED", `${command.name} produced a result that does not match its schema`);
     return parsed.data;
   }
 
   /**
-   * Before an outcome is journaled or sent: one carrying a vault secret, or too large for a frame
-   * (which the control plane would answer by closing the tunnel, again on every resend), is
-   * replaced by a failure that says so.
+   * Before an outcome is journaled or sent: one nested too deep to serialise, carrying a vault
+   * secret, or too large for a frame (which the control plane would answer by closing the tunnel,
+   * again on every resend), is replaced by a failure that says so.
    */
   private screen(outcome: CommandOutcome): CommandOutcome {
+    const deep = outcomeTooDeep(outcome);
+    if (deep) {
+      this.log.error({ command_id: outcome.id, path: deep }, "command outcome is nested too deep to send; it was withheld");
+      return withheld(outcome, "RESULT_TOO_DEEP", `The outcome nests deeper than ${MAX_DATA_DEPTH} levels (at ${deep}); it was withheld`);
+    }
     const json = JSON.stringify(outcome);
     const bytes = bytesOverLimit(json, MAX_COMMAND_DATA_BYTES);
     if (bytes) {

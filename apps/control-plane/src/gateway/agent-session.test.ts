@@ -216,6 +216,19 @@ describe("AgentSession results", () => {
     await close();
   });
 
+  test("an outcome nested too deep to store is recorded as a RESULT_TOO_DEEP failure and acknowledged, not left to be resent forever", async () => {
+    const { command, committedStatus, acks, ws, close } = await dispatchedCommand("too-deep");
+    // Written out by hand: JSON.stringify itself cannot go that deep.
+    const deep = `${'{"next":'.repeat(20_000)}"bottom"${"}".repeat(20_000)}`;
+    const payload = `{"id":"${command.id}","status":"failed","error":{"code":"EXECUTION_FAILED","message":"x","details":${deep}},"finished_at":${Date.now()}}`;
+    ws.emit("message", Buffer.from(`{"v":1,"type":"command.result","payload":${payload}}`), false);
+    await until("the ack", () => acks().length > 0);
+    expect(committedStatus()).toBe("failed");
+    expect(acks()).toEqual([command.id]);
+    expect(ws.sent.filter((frame) => frame.type === "error")).toEqual([]);
+    await close();
+  });
+
   test("an outcome whose commit failed is not acknowledged, so the agent sends it again", async () => {
     const { command, result, acks, close } = await dispatchedCommand("commit-failed", () => Promise.reject(new Error("disk full")));
     result();

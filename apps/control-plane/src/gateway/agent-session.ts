@@ -4,11 +4,13 @@ import type { z } from "zod";
 import {
   AGENT_TO_SERVER,
   CLOSE_CODES,
+  MAX_DATA_DEPTH,
   MAX_FRAME_BYTES,
   PROTOCOL_VERSIONS,
   SERVER_TO_AGENT,
   decodeFrame,
   encodeFrame,
+  outcomeTooDeep,
   DEFAULT_STORAGE_POLICY,
   type StoragePolicy,
   type AgentToServer,
@@ -432,7 +434,8 @@ export class AgentSession {
     }
   }
 
-  private async onResult(outcome: CommandOutcome): Promise<void> {
+  private async onResult(received: CommandOutcome): Promise<void> {
+    const outcome = this.screenOutcome(received);
     const command = await this.deps.lifecycle.finished(this.agentId, outcome, this.policy.operational === "local");
     if (command) this.log.debug({ command_id: command.id, status: command.status }, "command finished");
     this.inflight.delete(outcome.id);
@@ -441,6 +444,15 @@ export class AgentSession {
     // Not before the outcome is durable: once acknowledged, the agent forgets it.
     await this.deps.store.committed();
     this.ack(outcome.id);
+  }
+
+  /** An outcome nested too deep to store or serialise (an older or a hostile agent) becomes a failure that says so, and is acknowledged as usual. */
+  private screenOutcome(outcome: CommandOutcome): CommandOutcome {
+    const deep = outcomeTooDeep(outcome);
+    if (!deep) return outcome;
+    this.log.warn({ command_id: outcome.id, path: deep }, "agent sent an outcome nested too deep; recorded as failed");
+    const message = `The agent's outcome nests deeper than ${MAX_DATA_DEPTH} levels (at ${deep}); it was not kept`;
+    return { id: outcome.id, status: "failed", error: { code: "RESULT_TOO_DEEP", message }, finished_at: outcome.finished_at, ...(outcome.started_at !== undefined ? { started_at: outcome.started_at } : {}) };
   }
 
   /**
