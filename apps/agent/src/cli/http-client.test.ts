@@ -42,4 +42,18 @@ describe("the agent's HTTP client says what a failed connection means", () => {
       }
     }
   });
+
+  test("a refusal whose body is not the expected shape is reported by its status, and its readable parts kept", async () => {
+    const bodies = ["null", '{"error":{"code":5,"message":"Pairing code is invalid","details":[{"path":{"toString":1},"message":"x"},{"path":"code","message":"unknown"}]}}'];
+    const server = createServer((req, res) => res.writeHead(400, { "content-type": "application/json" }).end(bodies[Number(req.url!.slice(1))]));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      await expect(getJson(`${base}/0`)).rejects.toMatchObject({ status: 400, code: "HTTP_ERROR", message: "HTTP 400" });
+      await expect(getJson(`${base}/1`)).rejects.toMatchObject({ status: 400, code: "HTTP_ERROR", message: "Pairing code is invalid (code: unknown)" });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });

@@ -50,13 +50,7 @@ export function requestJson<T>(method: "GET" | "POST", url: string, body?: unkno
           } catch {
             return reject(new HttpError(res.statusCode ?? 0, "BAD_RESPONSE", `${url} answered ${res.statusCode} with a non-JSON body`));
           }
-          if ((res.statusCode ?? 500) >= 400) {
-            const error = (json as { error?: { code?: string; message?: string; details?: unknown } }).error;
-            // Field-level details say what to fix ("code: must look like BMX-XXXX-XXXX"): kept in the message.
-            const fields = Array.isArray(error?.details) ? (error.details as Array<{ path?: string; message?: string }>).filter((d) => d.path && d.message).map((d) => `${d.path}: ${d.message}`) : [];
-            const message = `${error?.message ?? `HTTP ${res.statusCode}`}${fields.length > 0 ? ` (${fields.join("; ")})` : ""}`;
-            return reject(new HttpError(res.statusCode ?? 0, error?.code ?? "HTTP_ERROR", message, json));
-          }
+          if ((res.statusCode ?? 500) >= 400) return reject(httpErrorFrom(res.statusCode ?? 0, json));
           resolve(json as T);
         });
       },
@@ -70,3 +64,17 @@ export function requestJson<T>(method: "GET" | "POST", url: string, body?: unkno
 
 export const postJson = <T>(url: string, body: unknown, caPem?: string) => requestJson<T>("POST", url, body, caPem);
 export const getJson = <T>(url: string, caPem?: string) => requestJson<T>("GET", url, undefined, caPem);
+
+/** The `{ error: { code, message, details } }` body of a refusal; parts that are not of that shape are left out, not trusted. */
+function httpErrorFrom(status: number, json: unknown): HttpError {
+  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+  const error = typeof json === "object" && json !== null ? (json as { error?: unknown }).error : undefined;
+  const body = typeof error === "object" && error !== null ? (error as { code?: unknown; message?: unknown; details?: unknown }) : {};
+  // Field-level details say what to fix ("code: must look like BMX-XXXX-XXXX"): kept in the message.
+  const fields = (Array.isArray(body.details) ? (body.details as unknown[]) : [])
+    .map((detail) => (typeof detail === "object" && detail !== null ? (detail as { path?: unknown; message?: unknown }) : {}))
+    .filter((detail) => text(detail.path) && text(detail.message))
+    .map((detail) => `${text(detail.path)}: ${text(detail.message)}`);
+  const message = `${text(body.message) ?? `HTTP ${status}`}${fields.length > 0 ? ` (${fields.join("; ")})` : ""}`;
+  return new HttpError(status, text(body.code) ?? "HTTP_ERROR", message, json);
+}

@@ -41,4 +41,21 @@ describe("inventory collector", () => {
     await collector.stop();
     store.close();
   });
+
+  test("a VM whose data nests too deep to store is left out; the rest of the snapshot is kept", async () => {
+    let deep: unknown = "bottom";
+    for (let i = 0; i < 20_000; i++) deep = { next: deep };
+    const handlers = { "proxmox.vm.list": async () => ({ vms: [{ vmid: 100 }, { vmid: 101, tags: deep }, { vmid: 102 }] }) } as unknown as HandlerTable;
+    const targets = { list: () => [{ name: "pve", kind: "proxmox" }] } as unknown as Targets;
+    const store = new InventoryStore(join(dir, "deep.db"));
+    const snapshots: Collected[] = [];
+    const collector = new InventoryCollector(targets, handlers, store, (collected) => snapshots.push(collected), pino({ level: "silent" }), 60_000);
+    collector.start();
+    const deadline = Date.now() + 2_000;
+    while (snapshots.length < 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(snapshots[0]).toMatchObject({ healthy: 1, unhealthy: 0 });
+    expect(store.all().map((item) => item.key)).toEqual(["100", "102"]);
+    await collector.stop();
+    store.close();
+  });
 });

@@ -1,3 +1,4 @@
+import { pathTooDeep } from "@botmox/protocol";
 import type { Logger } from "pino";
 import { deadlineSignal } from "../executors/deadline.js";
 import type { HandlerTable } from "../executors/handler.js";
@@ -76,6 +77,12 @@ export class InventoryCollector {
 
   private async collect(): Promise<void> {
     const items: InventoryItem[] = [];
+    // An item nested too deep to store would fail the whole snapshot, every round: it alone is left out.
+    const add = (item: InventoryItem) => {
+      const deep = pathTooDeep(item.data, "data");
+      if (!deep) return void items.push(item);
+      this.log.warn({ target: item.target, kind: item.kind, key: item.key, path: deep }, "inventory item nested too deep to keep; left out");
+    };
     let healthy = 0;
     let unhealthy = 0;
     for (const target of this.targets.list()) {
@@ -85,12 +92,12 @@ export class InventoryCollector {
       try {
         if (target.kind === "proxmox") {
           const { vms } = await this.handlers["proxmox.vm.list"]({ target: target.name }, ctx);
-          for (const vm of vms) items.push({ kind: "proxmox.vm", target: target.name, key: String(vm.vmid), data: vm });
+          for (const vm of vms) add({ kind: "proxmox.vm", target: target.name, key: String(vm.vmid), data: vm });
         } else {
           const { folders } = await this.handlers["syncthing.folders.list"]({ target: target.name }, ctx);
-          for (const folder of folders) items.push({ kind: "syncthing.folder", target: target.name, key: String(folder.id), data: { id: folder.id, label: folder.label, path: folder.path, type: folder.type, paused: folder.paused } });
+          for (const folder of folders) add({ kind: "syncthing.folder", target: target.name, key: String(folder.id), data: { id: folder.id, label: folder.label, path: folder.path, type: folder.type, paused: folder.paused } });
           const { devices } = await this.handlers["syncthing.devices.list"]({ target: target.name }, ctx);
-          for (const device of devices) items.push({ kind: "syncthing.device", target: target.name, key: String(device.deviceID), data: { deviceID: device.deviceID, name: device.name, paused: device.paused } });
+          for (const device of devices) add({ kind: "syncthing.device", target: target.name, key: String(device.deviceID), data: { deviceID: device.deviceID, name: device.name, paused: device.paused } });
         }
         healthy++;
       } catch (err) {

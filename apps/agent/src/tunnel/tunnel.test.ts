@@ -105,6 +105,34 @@ describe("Tunnel state", () => {
   });
 });
 
+describe("Tunnel send", () => {
+  test("data nested too deep to serialise (a target's event) is refused and logged, not thrown at the caller; the tunnel carries on", async () => {
+    const wss = new WebSocketServer({ noServer: true });
+    const received: string[] = [];
+    const url = await fakeControlPlane((req, socket, head) =>
+      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        ws.once("message", () => {
+          ws.send(welcome(60_000));
+          ws.on("message", (data) => received.push(JSON.parse(data.toString()).type));
+        });
+      }),
+    );
+    let welcomed = false;
+    const { tunnel, logs } = startTunnel(url, { onConnected: () => (welcomed = true) });
+    const deadline = Date.now() + 2_000;
+    while (!welcomed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    let deep: unknown = "bottom";
+    for (let i = 0; i < 20_000; i++) deep = { next: deep };
+    const event = (data: Record<string, unknown>) => ({ source: "syncthing" as const, target: "st", type: "StateChanged", time: new Date().toISOString(), data });
+    expect(tunnel.send("event", event({ deep }))).toBe(false);
+    expect(logs.some((line) => line.msg === "refused to send a frame that cannot be serialised")).toBe(true);
+    expect(tunnel.send("event", event({}))).toBe(true);
+    while (received.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(received).toEqual(["event"]);
+    wss.close();
+  });
+});
+
 describe("Tunnel against a misbehaving peer", () => {
   test("a repeated welcome restarts the heartbeat instead of adding more, which dropped the tunnel", async () => {
     const wss = new WebSocketServer({ noServer: true });

@@ -77,10 +77,17 @@ export class Tunnel {
     await this.loopDone;
   }
 
-  /** Sends a frame; false (and logged) when not connected or when it would leak a secret. */
+  /** Sends a frame; false (and logged) when not connected, or when it cannot be serialised, is too large or would leak a secret. */
   send<T extends AgentToServerType>(type: T, payload: z.input<(typeof AGENT_TO_SERVER)[T]>): boolean {
     if (!this.ready || !this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
-    const frame = encodeFrame(AGENT_TO_SERVER, type, payload);
+    let frame: string;
+    try {
+      frame = encodeFrame(AGENT_TO_SERVER, type, payload);
+    } catch (err) {
+      // Data from a target nested too deep to serialise: refused like an oversized frame, never thrown at the caller.
+      this.options.log.error({ type, err: (err as Error).message }, "refused to send a frame that cannot be serialised");
+      return false;
+    }
     // The control plane closes the tunnel on an oversized frame: never send one.
     const bytes = bytesOverLimit(frame, MAX_FRAME_BYTES);
     if (bytes) {

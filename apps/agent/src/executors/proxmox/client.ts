@@ -1,5 +1,6 @@
 import { Agent, request } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
+import { MAX_UPSTREAM_ANSWER_BYTES } from "../answer-limit.js";
 import { ExecutorError } from "../executor-error.js";
 import { CONFLICT, connectionError, pveError } from "./errors.js";
 import { Semaphore } from "./semaphore.js";
@@ -147,21 +148,21 @@ export class ProxmoxClient {
           ...(signal ? { signal } : {}),
         },
         (res) => {
-          let text = "";
-          res.setEncoding("utf8");
+          const chunks: Buffer[] = [];
+          let bytes = 0;
           res.on("error", failed);
-          res.on("data", (chunk: string) => (text += chunk));
-          res.on("end", () => {
-            let json: { data?: unknown; errors?: Record<string, string>; message?: string } = {};
-            try {
-              json = text ? JSON.parse(text) : {};
-            } catch {
-              /* PVE sometimes answers errors as plain text */
+          res.on("data", (chunk: Buffer) => {
+            bytes += chunk.length;
+            if (bytes > MAX_UPSTREAM_ANSWER_BYTES) {
+              return req.destroy(new ExecutorError("PVE_ERROR", `Proxmox answered ${described} with more than ${MAX_UPSTREAM_ANSWER_BYTES} bytes; the answer was dropped`, { request: described }));
             }
+            chunks.push(chunk);
+          });
+          res.on("end", () => {
             const status = res.statusCode ?? 0;
-            if (status >= 200 && status < 300) return resolve(json.data as T);
-            const message = (json.message ?? res.statusMessage ?? `HTTP ${status}`).trim();
-            reject(pveError(status, message, json.errors, described));
+            const answer = readAnswer(Buffer.concat(chunks).toString("utf8"));
+            if (status >= 200 && status < 300) return resolve(answer.data as T);
+            reject(pveError(status, (answer.message ?? res.statusMessage ?? `HTTP ${status}`).trim(), answer.errors, described));
           });
         },
       );
@@ -174,4 +175,40 @@ export class ProxmoxClient {
       req.end(body);
     });
   }
+}
+
+/**
+ * PVE's JSON envelope, taking only what has the expected shape: a body that is not JSON (PVE
+ * answers some errors as plain text), `null`, or a message that is not text reads as absent.
+ */
+function readAnswer(text: string): { data?: unknown; message?: string; errors?: Record<string, string> } {
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    return {};
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return {};
+  const { data, message, errors } = json as Record<string, unknown>;
+  return {
+    data,
+    ...(typeof message === "string" ? { message } : {}),
+    ...(typeof errors === "object" && errors !== null && !Array.isArray(errors) ? { errors: fieldErrors(errors as Record<string, unknown>) } : {}),
+  };
+}
+
+/** Per-parameter errors as text; a value that is not text is shown as JSON (bounded), never trusted to print itself. */
+function fieldErrors(errors: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(errors).map(([key, value]) => {
+      if (typeof value === "string") return [key, value];
+      let shown: string;
+      try {
+        shown = JSON.stringify(value)?.slice(0, 200) ?? String(value);
+      } catch {
+        shown = "(unreadable)";
+      }
+      return [key, shown];
+    }),
+  );
 }

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startSyncthing, type SyncthingInstance } from "../../../../../test/support/syncthing.js";
 import { until } from "../../../../../test/support/until.js";
+import { MAX_UPSTREAM_ANSWER_BYTES } from "../answer-limit.js";
 import { rejection } from "../rejection.testkit.js";
 import { SyncthingClient } from "./client.js";
 import { checkDeviceId } from "./device-id.js";
@@ -232,6 +233,29 @@ describe("SyncthingClient when SyncThing is not there", () => {
       await expect(pending).rejects.toMatchObject({ name: "AbortError" });
     } finally {
       for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  test("an answer that goes on past the limit is dropped with ST_ERROR, not read into memory", async () => {
+    const chunk = Buffer.alloc(1024 * 1024, 0x20);
+    const server = createHttpServer((_req, res) => {
+      res.on("error", () => {});
+      res.writeHead(200, { "content-type": "application/json" });
+      const more = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once("drain", more);
+      };
+      more();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      const client = new SyncthingClient({ url: `http://127.0.0.1:${port}/`, apiKey: "k", timeoutMs: 30_000 });
+      const error = await rejection(client.get("/rest/system/status"));
+      expect(error).toMatchObject({ code: "ST_ERROR", message: `SyncThing answered GET /rest/system/status with more than ${MAX_UPSTREAM_ANSWER_BYTES} bytes; the answer was dropped` });
+    } finally {
+      server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
   });
