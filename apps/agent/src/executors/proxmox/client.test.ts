@@ -1,4 +1,5 @@
-import { createServer, type ServerResponse } from "node:https";
+import type { ServerResponse } from "node:http";
+import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { generateCertificate } from "../../../../../packages/pve-simulator/src/certificate.js";
