@@ -289,6 +289,27 @@ describe("AgentSession going offline", () => {
   });
 });
 
+describe("AgentSession going offline while the store is down", () => {
+  test("a failed offline record is retried even once a newer connection is up: that one may not have recorded itself", async () => {
+    const ended: string[] = [];
+    let failures = 1;
+    const store = stubStore({
+      endAgentSession: async (_id: string, sessionId: string) => {
+        if (failures-- > 0) throw new Error("store unavailable");
+        ended.push(sessionId);
+      },
+    });
+    const bus = new EventBus();
+    const ws = new FakeSocket();
+    const session = startSession(ws, { store, lifecycle: stubLifecycle(), bus, isConnected: () => true });
+    ws.emit("message", Buffer.from(JSON.stringify(hello)), false);
+    await until("welcome", () => ws.sent.some((frame) => frame.type === "welcome"));
+    ws.emit("close", 1006);
+    await until("the retried offline record", () => ended.length === 1, 10_000);
+    expect(ended).toEqual([session.sessionId]);
+  });
+});
+
 describe("AgentSession going offline, on a store that may reorder writes", () => {
   const dir = mkdtempSync(join(tmpdir(), "agent-session-offline-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -491,7 +491,7 @@ export class AgentSession {
     this.recordOffline(Date.now());
   }
 
-  /** Retried while the store is unavailable, unless the agent is back meanwhile: it must not look online for good. */
+  /** Retried while the store is unavailable: the agent must not look online for good. */
   private recordOffline(at: number): void {
     // Started inside a promise: a store that throws at once must not escape into the socket's close handler.
     Promise.resolve()
@@ -502,9 +502,9 @@ export class AgentSession {
       })
       .catch((err: unknown) => {
         this.log.error({ err: (err as Error).message }, "could not record agent offline; trying again");
-        setTimeout(() => {
-          if (!this.deps.isConnected(this.agentId)) this.recordOffline(at);
-        }, OFFLINE_RETRY_MS).unref();
+        // Retried even once a newer connection is up: the write only ends this session, and a
+        // newer one that failed to record itself would otherwise leave this one online for good.
+        setTimeout(() => this.recordOffline(at), OFFLINE_RETRY_MS).unref();
       });
   }
 }

@@ -66,6 +66,17 @@ describe("GroupCommit", () => {
     expect(db.inTransaction).toBe(false);
   });
 
+  test("lazy windows do not follow one another: the batch after one that waited out its window commits on the next turn", async () => {
+    const { writes, db, other, count } = databases(200);
+    await writes.apply(() => db.prepare("INSERT INTO items (id) VALUES (1)").run());
+    await new Promise((resolve) => setTimeout(resolve, 250)); // the window ran out: committed
+    expect(count(other)).toBe(1);
+    await writes.apply(() => db.prepare("INSERT INTO items (id) VALUES (2)").run());
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(db.inTransaction).toBe(false); // the write lock is free again for other processes
+    expect(count(other)).toBe(2);
+  });
+
   test("a failed commit rejects committed() and run(), and the applied write is gone", async () => {
     const { writes, db, count } = databases();
     // The deferred foreign key is only checked at COMMIT, which therefore fails.

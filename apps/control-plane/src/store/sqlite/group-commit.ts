@@ -34,10 +34,13 @@ function storeError(err: unknown): unknown {
  *
  * `run` settles after the COMMIT. `apply` settles as soon as the write is made: this process's
  * reads (one connection) see it at once, and `committed()` tells when it is durable. A batch of
- * applied writes alone stays open for LAZY_COMMIT_MS; a `run` joining it commits it on the next turn.
+ * applied writes alone stays open for LAZY_COMMIT_MS (not twice in a row); a `run` joining it
+ * commits it on the next turn, and shares its fate: a COMMIT that fails fails both.
  */
 export class GroupCommit {
   private batch: Batch | undefined;
+  /** When a batch last committed at the end of its lazy window (see write()). */
+  private lazyCommittedAt = -Infinity;
   /** Until then the lock was last seen held by another process: waits are short, so a queue of writes does not freeze the loop a second each. */
   private outageUntil = 0;
   /** The last batch SQLite rolled back whole, until a later one commits (see committed()). */
@@ -90,7 +93,10 @@ export class GroupCommit {
       } catch (err) {
         throw storeError(err);
       }
-      this.batch = new Batch(() => this.commit(), this.lazyCommitMs);
+      this.batch = new Batch((lazily) => this.commit(lazily), this.lazyCommitMs);
+      // Lazy windows back to back would hold the write lock nearly all the time (outcomes
+      // streaming in, no new commands): the admin CLI would wait out its busy timeout.
+      if (Date.now() - this.lazyCommittedAt < this.lazyCommitMs) this.batch.commitOnNextTurn();
     }
     if (awaited) this.batch.commitOnNextTurn();
     try {
@@ -136,11 +142,13 @@ export class GroupCommit {
     if (this.batch) this.commit();
   }
 
-  private commit(): void {
+  /** `lazily`: the batch's lazy window ran out. */
+  private commit(lazily = false): void {
     const batch = this.batch;
     if (!batch) return;
     this.batch = undefined;
     batch.cancelSchedule();
+    if (lazily) this.lazyCommittedAt = Date.now();
     try {
       this.commitStatement.run();
     } catch (err) {
@@ -158,22 +166,23 @@ class Batch {
   readonly promise: Promise<void>;
   resolve!: () => void;
   reject!: (err: unknown) => void;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timer: NodeJS.Timeout;
   private immediate: NodeJS.Immediate | undefined;
 
+  /** `commit(lazily)`: lazily when the window ran out, not when a waiter asked for the next turn. */
   constructor(
-    private readonly commit: () => void,
+    private readonly commit: (lazily: boolean) => void,
     lazyCommitMs: number,
   ) {
     this.promise = new Promise<void>((res, rej) => ((this.resolve = res), (this.reject = rej)));
     this.promise.catch(() => {}); // reported to whoever waits for it
-    this.timer = setTimeout(commit, lazyCommitMs);
+    this.timer = setTimeout(() => this.commit(true), lazyCommitMs);
   }
 
   commitOnNextTurn(): void {
     if (this.immediate) return;
     clearTimeout(this.timer);
-    this.immediate = setImmediate(this.commit);
+    this.immediate = setImmediate(() => this.commit(false));
   }
 
   cancelSchedule(): void {
