@@ -1,4 +1,4 @@
-import { COMMANDS, MAX_COMMAND_DATA_BYTES, MAX_DATA_DEPTH, bytesOverLimit, outcomeTooDeep, pathTooDeep, validateCommandParams, type CommandName, type CommandOutcome, type ServerToAgent } from "@botmox/protocol";
+import { COMMANDS, MAX_COMMAND_DATA_BYTES, MAX_DATA_DEPTH, bytesOverLimit, outcomeTooDeep, pathTooDeep, validateCommandParams, withheldOutcome, type CommandName, type CommandOutcome, type ServerToAgent } from "@botmox/protocol";
 import type { Logger } from "pino";
 import { ExecutorError, toExecutorError } from "../executors/executor-error.js";
 import type { CommandHandler, HandlerTable } from "../executors/handler.js";
@@ -249,17 +249,17 @@ export class CommandRunner {
     const deep = outcomeTooDeep(outcome);
     if (deep) {
       this.log.error({ command_id: outcome.id, path: deep }, "command outcome is nested too deep to send; it was withheld");
-      return withheld(outcome, "RESULT_TOO_DEEP", `The outcome nests deeper than ${MAX_DATA_DEPTH} levels (at ${deep}); it was withheld`);
+      return withheldOutcome(outcome, "RESULT_TOO_DEEP", `The outcome nests deeper than ${MAX_DATA_DEPTH} levels (at ${deep}); it was withheld`);
     }
     const json = JSON.stringify(outcome);
     const bytes = bytesOverLimit(json, MAX_COMMAND_DATA_BYTES);
     if (bytes) {
       this.log.error({ command_id: outcome.id, bytes }, "command result is too large to send; it was withheld");
-      return withheld(outcome, "RESULT_TOO_LARGE", `The result is ${bytes} bytes, over the ${MAX_COMMAND_DATA_BYTES} a frame can carry; ask for less`);
+      return withheldOutcome(outcome, "RESULT_TOO_LARGE", `The result is ${bytes} bytes, over the ${MAX_COMMAND_DATA_BYTES} a frame can carry; ask for less`);
     }
     if (!this.guard?.leakIn(json)) return outcome;
     this.log.error({ command_id: outcome.id }, "command result contained a vault secret; it was withheld");
-    return withheld(outcome, "SECRET_LEAK_BLOCKED", "The result contained a secret held in the agent's vault and was withheld");
+    return withheldOutcome(outcome, "SECRET_LEAK_BLOCKED", "The result contained a secret held in the agent's vault and was withheld");
   }
 
   private failure(id: string, err: unknown, signal: AbortSignal, startedAt: number, cancelReason?: string): CommandOutcome {
@@ -276,16 +276,6 @@ export class CommandRunner {
     }
     return { ...base, status: "failed", error: toExecutorError(err).toBody() };
   }
-}
-
-function withheld(outcome: CommandOutcome, code: string, message: string): CommandOutcome {
-  return {
-    id: outcome.id,
-    status: "failed",
-    ...(outcome.started_at !== undefined ? { started_at: outcome.started_at } : {}),
-    finished_at: outcome.finished_at,
-    error: { code, message },
-  };
 }
 
 function notRecorded(err: unknown): ExecutorError {

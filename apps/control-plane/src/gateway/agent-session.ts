@@ -11,6 +11,7 @@ import {
   decodeFrame,
   encodeFrame,
   outcomeTooDeep,
+  withheldOutcome,
   DEFAULT_STORAGE_POLICY,
   type StoragePolicy,
   type AgentToServer,
@@ -451,8 +452,7 @@ export class AgentSession {
     const deep = outcomeTooDeep(outcome);
     if (!deep) return outcome;
     this.log.warn({ command_id: outcome.id, path: deep }, "agent sent an outcome nested too deep; recorded as failed");
-    const message = `The agent's outcome nests deeper than ${MAX_DATA_DEPTH} levels (at ${deep}); it was not kept`;
-    return { id: outcome.id, status: "failed", error: { code: "RESULT_TOO_DEEP", message }, finished_at: outcome.finished_at, ...(outcome.started_at !== undefined ? { started_at: outcome.started_at } : {}) };
+    return withheldOutcome(outcome, "RESULT_TOO_DEEP", `The agent's outcome nests deeper than ${MAX_DATA_DEPTH} levels (at ${deep}); it was not kept`);
   }
 
   /**

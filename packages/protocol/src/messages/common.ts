@@ -28,3 +28,14 @@ export const commandOutcomeSchema = z.object({
   finished_at: epochMsSchema,
 });
 export type CommandOutcome = z.infer<typeof commandOutcomeSchema>;
+
+/** The outcome as a failure that says why its result or error could not be kept; its times stay. */
+export function withheldOutcome(outcome: CommandOutcome, code: string, message: string): CommandOutcome {
+  return {
+    id: outcome.id,
+    status: "failed",
+    ...(outcome.started_at !== undefined ? { started_at: outcome.started_at } : {}),
+    finished_at: outcome.finished_at,
+    error: { code, message },
+  };
+}
