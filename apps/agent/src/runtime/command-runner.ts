@@ -1,4 +1,4 @@
-import { COMMANDS, MAX_COMMAND_DATA_BYTES, MAX_DATA_DEPTH, bytesOverLimit, outcomeTooDeep, pathTooDeep, validateCommandParams, withheldOutcome, type CommandName, type CommandOutcome, type ServerToAgent } from "@botmox/protocol";
+import { COMMANDS, MAX_COMMAND_DATA_BYTES, MAX_DATA_DEPTH, bytesOverLimit, pathTooDeep, validateCommandParams, withheldOutcome, type CommandName, type CommandOutcome, type ServerToAgent } from "@botmox/protocol";
 import type { Logger } from "pino";
 import { ExecutorError, toExecutorError } from "../executors/executor-error.js";
 import type { CommandHandler, HandlerTable } from "../executors/handler.js";
@@ -246,7 +246,8 @@ export class CommandRunner {
    * again on every resend), is replaced by a failure that says so.
    */
   private screen(outcome: CommandOutcome): CommandOutcome {
-    const deep = outcomeTooDeep(outcome);
+    // A result was checked when it was produced (execute); error details were not.
+    const deep = pathTooDeep(outcome.error?.details, "error.details");
     if (deep) {
       this.log.error({ command_id: outcome.id, path: deep }, "command outcome is nested too deep to send; it was withheld");
       return withheldOutcome(outcome, "RESULT_TOO_DEEP", `The outcome nests deeper than ${MAX_DATA_DEPTH} levels (at ${deep}); it was withheld`);

@@ -26,8 +26,6 @@ const PROCESS_STARTED_AT = Math.round(performance.timeOrigin);
 
 /** How long after the upgrade the control plane has to answer hello (it allows 10 s for hello itself). */
 const WELCOME_TIMEOUT_MS = 15_000;
-/** What is read of a refused upgrade's answer (the control plane's error body is far shorter), and for how long. */
-
 export interface TunnelOptions {
   server: string;
   agentId: string;

@@ -5,21 +5,14 @@ import { join } from "node:path";
 import { uuidv7 } from "@botmox/protocol";
 import { afterAll, describe, expect, test } from "vitest";
 import { EventBus } from "../events/bus.js";
-import { SqliteStore } from "../store/sqlite/sqlite-store.js";
+import { storeWithAgent as storeWithAgentIn } from "../store/sqlite/store-with-agent.testkit.js";
 import type { Store } from "../store/types.js";
 import { CommandService } from "./command-service.js";
 
 const dir = mkdtempSync(join(tmpdir(), "command-service-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A real SQLite store with one tenant and one registered agent. */
-async function storeWithAgent(name: string) {
-  const store = new SqliteStore(join(dir, `${name}.db`));
-  const tenant = await store.createTenant("t");
-  await store.createPairing({ tenant_id: tenant.id, code_hash: "code", expires_at: Date.now() + 60_000, created_by: "test" });
-  const { agent_id } = await store.registerAgent({ code_hash: "code", public_key: "k", hostname: null, now: Date.now() });
-  return { store, tenant, agent_id };
-}
+const storeWithAgent = (name: string) => storeWithAgentIn(join(dir, `${name}.db`));
 
 describe("CommandService.endForRevokedAgent", () => {
   test("commands the closing session moves on while the revoke ends them (an acceptance, a dispatch) end all the same", async () => {

@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import { COMMANDS, DEFAULT_EXPIRES_IN_MS, MAX_COMMAND_DATA_BYTES, bytesOverLimit, isFinalStatus, uuidv7, validateCommandParams, type CommandStatus } from "@botmox/protocol";
 import { z } from "zod";
+import { sha256Hex } from "../auth/secrets.js";
 import { ApiError } from "../errors/api-error.js";
 import type { EventBus } from "../events/bus.js";
 import type { CommandRecord, Store } from "../store/types.js";
@@ -35,7 +35,7 @@ function canonicalJson(value: unknown): string {
 
 /** How releases before the canonical hash hashed a request: a retry across the upgrade still finds its command. */
 function legacyRequestHash(agentId: string, body: SubmitBody): string {
-  return createHash("sha256").update(JSON.stringify([agentId, body.name, body.params ?? {}, body.timeout_ms ?? null])).digest("hex");
+  return sha256Hex(JSON.stringify([agentId, body.name, body.params ?? {}, body.timeout_ms ?? null]));
 }
 
 export interface Actor {
@@ -63,9 +63,7 @@ export class CommandService {
 
     const now = Date.now();
     const requestHash = input.idempotencyKey
-      ? createHash("sha256")
-          .update(canonicalJson([input.agent_id, input.body.name, input.body.params ?? {}, input.body.timeout_ms ?? null, input.body.expires_in_ms ?? null]))
-          .digest("hex")
+      ? sha256Hex(canonicalJson([input.agent_id, input.body.name, input.body.params ?? {}, input.body.timeout_ms ?? null, input.body.expires_in_ms ?? null]))
       : null;
     const reservation = this.dispatcher.reserve(input.agent_id);
     const enqueued = this.store.enqueueCommand(

@@ -8,7 +8,8 @@ import { DEFAULT_STORAGE_POLICY, uuidv7 } from "@botmox/protocol";
 import { afterAll, describe, expect, test, vi } from "vitest";
 import type WebSocket from "ws";
 import { CommandLifecycle } from "../commands/command-lifecycle.js";
-import { SqliteStore } from "../store/sqlite/sqlite-store.js";
+import type { SqliteStore } from "../store/sqlite/sqlite-store.js";
+import { storeWithAgent } from "../store/sqlite/store-with-agent.testkit.js";
 import { EventBus } from "../events/bus.js";
 import { createMetrics } from "../metrics/metrics.js";
 import { PolicyService } from "../policies/policy-service.js";
@@ -115,10 +116,7 @@ describe("AgentSession results", () => {
   /** A real SQLite store holding one dispatched command, and a session of its agent that said hello. */
   async function dispatchedCommand(name: string, committed?: () => Promise<void>, beforeHello?: (store: SqliteStore, command: CommandRecord) => Promise<void>) {
     const file = join(dir, `${name}.db`);
-    const real = new SqliteStore(file);
-    const tenant = await real.createTenant("t");
-    await real.createPairing({ tenant_id: tenant.id, code_hash: "code", expires_at: Date.now() + 60_000, created_by: "test" });
-    const { agent_id } = await real.registerAgent({ code_hash: "code", public_key: "k", hostname: null, now: Date.now() });
+    const { store: real, tenant, agent_id } = await storeWithAgent(file);
     const now = Date.now();
     const { command } = await real.enqueueCommand(
       { id: uuidv7(now), tenant_id: tenant.id, agent_id, name: "agent.ping", params: {}, actor: "test", idempotency_key: null, request_hash: null, timeout_ms: 1_000, created_at: now, expires_at: now + 60_000 },
@@ -315,10 +313,7 @@ describe("AgentSession going offline, on a store that may reorder writes", () =>
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test("an old connection's offline record that lands after a newer connection's online record changes nothing", async () => {
-    const real = new SqliteStore(join(dir, "cp.db"));
-    const tenant = await real.createTenant("t");
-    await real.createPairing({ tenant_id: tenant.id, code_hash: "code", expires_at: Date.now() + 60_000, created_by: "test" });
-    const { agent_id } = await real.registerAgent({ code_hash: "code", public_key: "k", hostname: null, now: Date.now() });
+    const { store: real, agent_id } = await storeWithAgent(join(dir, "cp.db"));
     // Offline records are held back, as a slower request to a remote store would be.
     const held: Array<() => void> = [];
     const holdOffline = (write: () => Promise<void>) => new Promise<void>((resolve, reject) => held.push(() => write().then(resolve, reject)));

@@ -3,6 +3,7 @@ import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { generateCertificate } from "../../../../../packages/pve-simulator/src/certificate.js";
+import { writeForever } from "../endless-answer.testkit.js";
 import { rejection } from "../rejection.testkit.js";
 import { MAX_UPSTREAM_ANSWER_BYTES } from "../answer-limit.js";
 import { ProxmoxClient } from "./client.js";
@@ -12,15 +13,7 @@ const answers: Record<string, (res: ServerResponse) => void> = {
   "/api2/json/null-body": (res) => res.writeHead(200, { "content-type": "application/json" }).end("null"),
   "/api2/json/odd-message": (res) => res.writeHead(500, { "content-type": "application/json" }).end('{"message":1}'),
   "/api2/json/odd-errors": (res) => res.writeHead(400, { "content-type": "application/json" }).end('{"errors":{"vmid":{"toString":1}},"message":"parameter verification failed."}'),
-  "/api2/json/endless": (res) => {
-    res.writeHead(200, { "content-type": "application/json" });
-    const chunk = Buffer.alloc(1024 * 1024, 0x20);
-    const more = () => {
-      while (!res.destroyed && res.write(chunk));
-      if (!res.destroyed) res.once("drain", more);
-    };
-    more();
-  },
+  "/api2/json/endless": writeForever,
 };
 
 describe("Proxmox client against a broken host", () => {

@@ -1,6 +1,6 @@
 import { Agent, request } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
-import { MAX_UPSTREAM_ANSWER_BYTES } from "../answer-limit.js";
+import { MAX_UPSTREAM_ANSWER_BYTES, readCapped } from "../answer-limit.js";
 import { ExecutorError } from "../executor-error.js";
 import { CONFLICT, connectionError, pveError } from "./errors.js";
 import { Semaphore } from "./semaphore.js";
@@ -148,22 +148,13 @@ export class ProxmoxClient {
           ...(signal ? { signal } : {}),
         },
         (res) => {
-          const chunks: Buffer[] = [];
-          let bytes = 0;
-          res.on("error", failed);
-          res.on("data", (chunk: Buffer) => {
-            bytes += chunk.length;
-            if (bytes > MAX_UPSTREAM_ANSWER_BYTES) {
-              return req.destroy(new ExecutorError("PVE_ERROR", `Proxmox answered ${described} with more than ${MAX_UPSTREAM_ANSWER_BYTES} bytes; the answer was dropped`, { request: described }));
-            }
-            chunks.push(chunk);
-          });
-          res.on("end", () => {
+          const tooLarge = () => new ExecutorError("PVE_ERROR", `Proxmox answered ${described} with more than ${MAX_UPSTREAM_ANSWER_BYTES} bytes; the answer was dropped`, { request: described });
+          readCapped(res, tooLarge).then((text) => {
             const status = res.statusCode ?? 0;
-            const answer = readAnswer(Buffer.concat(chunks).toString("utf8"));
+            const answer = readAnswer(text);
             if (status >= 200 && status < 300) return resolve(answer.data as T);
             reject(pveError(status, (answer.message ?? res.statusMessage ?? `HTTP ${status}`).trim(), answer.errors, described));
-          });
+          }, failed);
         },
       );
       req.once("socket", (socket) => {

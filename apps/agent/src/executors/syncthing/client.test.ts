@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startSyncthing, type SyncthingInstance } from "../../../../../test/support/syncthing.js";
 import { until } from "../../../../../test/support/until.js";
 import { MAX_UPSTREAM_ANSWER_BYTES } from "../answer-limit.js";
+import { writeForever } from "../endless-answer.testkit.js";
 import { rejection } from "../rejection.testkit.js";
 import { SyncthingClient } from "./client.js";
 import { checkDeviceId } from "./device-id.js";
@@ -238,16 +239,7 @@ describe("SyncthingClient when SyncThing is not there", () => {
   });
 
   test("an answer that goes on past the limit is dropped with ST_ERROR, not read into memory", async () => {
-    const chunk = Buffer.alloc(1024 * 1024, 0x20);
-    const server = createHttpServer((_req, res) => {
-      res.on("error", () => {});
-      res.writeHead(200, { "content-type": "application/json" });
-      const more = () => {
-        while (!res.destroyed && res.write(chunk));
-        if (!res.destroyed) res.once("drain", more);
-      };
-      more();
-    });
+    const server = createHttpServer((_req, res) => writeForever(res));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as { port: number };
     try {

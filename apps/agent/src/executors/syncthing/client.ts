@@ -1,6 +1,6 @@
 import { SYNCTHING_FOLDER_ID } from "@botmox/protocol";
 import { deadlineSignal } from "../deadline.js";
-import { MAX_UPSTREAM_ANSWER_BYTES } from "../answer-limit.js";
+import { MAX_UPSTREAM_ANSWER_BYTES, readCapped } from "../answer-limit.js";
 import { ExecutorError } from "../executor-error.js";
 import { normalizeDeviceId } from "./device-id.js";
 import { syncthingError, unreachableError } from "./errors.js";
@@ -72,7 +72,8 @@ export class SyncthingClient {
         ...(input.body !== undefined ? { body: JSON.stringify(input.body) } : {}),
         signal: deadline.signal,
       });
-      text = await readCapped(response, request);
+      const tooLarge = () => new ExecutorError("ST_ERROR", `SyncThing answered ${request} with more than ${MAX_UPSTREAM_ANSWER_BYTES} bytes; the answer was dropped`, { request });
+      text = response.body ? await readCapped(response.body, tooLarge) : "";
     } catch (err) {
       if (err instanceof ExecutorError) throw err;
       if (input.signal?.aborted) throw err; // the caller's cancel, not SyncThing's fault
@@ -413,20 +414,4 @@ function checkFolderId(id: unknown, field = "folder"): string {
 function checkAddress(address: string): void {
   if (address === "dynamic" || /^(tcp|tcp4|tcp6|quic|quic4|quic6|relay):\/\/\S+$/.test(address)) return;
   throw new ExecutorError("ST_INVALID_PARAMS", `address "${address}" is not one SyncThing can dial: use "dynamic" or tcp://HOST:PORT (also quic://, relay://)`, { field: "addresses", value: address });
-}
-
-/** The body as text, refused past MAX_UPSTREAM_ANSWER_BYTES instead of being read whole into memory. */
-async function readCapped(response: Response, request: string): Promise<string> {
-  if (!response.body) return "";
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
-  for await (const chunk of response.body) {
-    bytes += chunk.length;
-    // Leaving the loop cancels the rest of the body.
-    if (bytes > MAX_UPSTREAM_ANSWER_BYTES) {
-      throw new ExecutorError("ST_ERROR", `SyncThing answered ${request} with more than ${MAX_UPSTREAM_ANSWER_BYTES} bytes; the answer was dropped`, { request });
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }

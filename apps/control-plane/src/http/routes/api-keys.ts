@@ -19,7 +19,7 @@ export function apiKeyRoutes(app: FastifyInstance, ctx: RouteContext): void {
 
   app.post("/api/v1/api-keys", async (request, reply) => {
     const principal = await ctx.auth.authenticate(request, "admin");
-    const { role } = parseInput(createBody, request.body ?? {}, "body");
+    const { role } = parseInput(createBody, request.body, "body");
     const key = generateApiKey();
     const record = await ctx.store.createApiKey({ tenant_id: principal.tenant_id, role, key_hash: key.hash, key_prefix: key.prefix, actor: principal.actor });
     return reply.code(201).send({ ...apiKeyJson(record), api_key: key.key });

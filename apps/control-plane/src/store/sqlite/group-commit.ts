@@ -15,7 +15,7 @@ const OUTAGE_WINDOW_MS = RETRY_AFTER_S * 1_000;
  * join. An agent's result is applied, answered and committed after: the next command's insert,
  * a moment later, then commits both in one transaction instead of waiting behind the first.
  */
-export const LAZY_COMMIT_MS = 2;
+const LAZY_COMMIT_MS = 2;
 
 const isBusy = (err: unknown) => /^SQLITE_(BUSY|LOCKED)/.test((err as { code?: string }).code ?? "");
 
@@ -93,12 +93,11 @@ export class GroupCommit {
       } catch (err) {
         throw storeError(err);
       }
-      this.batch = new Batch((lazily) => this.commit(lazily), this.lazyCommitMs);
       // Lazy windows back to back would hold the write lock nearly all the time (outcomes
       // streaming in, no new commands): the admin CLI would wait out its busy timeout.
-      if (Date.now() - this.lazyCommittedAt < this.lazyCommitMs) this.batch.commitOnNextTurn();
-    }
-    if (awaited) this.batch.commitOnNextTurn();
+      const lazy = !awaited && Date.now() - this.lazyCommittedAt >= this.lazyCommitMs;
+      this.batch = new Batch((lazily) => this.commit(lazily), lazy ? this.lazyCommitMs : undefined);
+    } else if (awaited) this.batch.commitOnNextTurn();
     try {
       return write();
     } catch (err) {
@@ -166,17 +165,21 @@ class Batch {
   readonly promise: Promise<void>;
   resolve!: () => void;
   reject!: (err: unknown) => void;
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
 
-  /** `commit(lazily)`: lazily when the window ran out, not when a waiter asked for the next turn. */
+  /**
+   * Commits after `lazyCommitMs`, or on the next turn when it is undefined. `commit(lazily)`:
+   * lazily when the window ran out, not when a waiter asked for the next turn.
+   */
   constructor(
     private readonly commit: (lazily: boolean) => void,
-    lazyCommitMs: number,
+    lazyCommitMs: number | undefined,
   ) {
     this.promise = new Promise<void>((res, rej) => ((this.resolve = res), (this.reject = rej)));
     this.promise.catch(() => {}); // reported to whoever waits for it
-    this.timer = setTimeout(() => this.commit(true), lazyCommitMs);
+    if (lazyCommitMs === undefined) this.commitOnNextTurn();
+    else this.timer = setTimeout(() => this.commit(true), lazyCommitMs);
   }
 
   commitOnNextTurn(): void {
