@@ -8,6 +8,8 @@ export interface InventoryItem {
   data: Record<string, unknown>;
 }
 
+export type StoredInventoryItem = InventoryItem & { collected_at: number };
+
 /** The agent's own copy of its targets' inventory: the only copy for "local" tenants. */
 export class InventoryStore {
   private readonly db: Database.Database;
@@ -21,16 +23,26 @@ export class InventoryStore {
       PRIMARY KEY (kind, target, key)) WITHOUT ROWID`);
   }
 
-  replace(items: InventoryItem[], collectedAt: number): void {
+  /** The whole inventory becomes `items`; those read now get `collectedAt`, carried-over ones keep when they were read. */
+  replace(items: Array<InventoryItem & { collected_at?: number }>, collectedAt: number): void {
     this.db.transaction(() => {
       this.db.prepare("DELETE FROM inventory").run();
       const insert = this.db.prepare("INSERT OR REPLACE INTO inventory (kind, target, key, data, collected_at) VALUES (?, ?, ?, ?, ?)");
-      for (const item of items) insert.run(item.kind, item.target, item.key, JSON.stringify(item.data), collectedAt);
+      for (const item of items) insert.run(item.kind, item.target, item.key, JSON.stringify(item.data), item.collected_at ?? collectedAt);
     })();
   }
 
-  all(): Array<InventoryItem & { collected_at: number }> {
-    return (this.db.prepare("SELECT * FROM inventory ORDER BY kind, target, key").all() as Array<Record<string, unknown>>).map((row) => ({
+  all(): StoredInventoryItem[] {
+    return this.rows(this.db.prepare("SELECT * FROM inventory ORDER BY kind, target, key").all());
+  }
+
+  /** What `target` answered last time it answered. */
+  ofTarget(target: string): StoredInventoryItem[] {
+    return this.rows(this.db.prepare("SELECT * FROM inventory WHERE target = ? ORDER BY kind, key").all(target));
+  }
+
+  private rows(rows: unknown[]): StoredInventoryItem[] {
+    return (rows as Array<Record<string, unknown>>).map((row) => ({
       kind: row.kind as string,
       target: row.target as string,
       key: row.key as string,

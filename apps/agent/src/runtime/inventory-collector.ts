@@ -2,7 +2,7 @@ import { pathTooDeep } from "@botmox/protocol";
 import type { Logger } from "pino";
 import { deadlineSignal } from "../executors/deadline.js";
 import type { HandlerTable } from "../executors/handler.js";
-import type { InventoryItem, InventoryStore } from "../journal/inventory-store.js";
+import type { InventoryItem, InventoryStore, StoredInventoryItem } from "../journal/inventory-store.js";
 import type { Targets } from "../targets/targets.js";
 
 export interface Collected {
@@ -77,6 +77,7 @@ export class InventoryCollector {
 
   private async collect(): Promise<void> {
     const items: InventoryItem[] = [];
+    const keptFromBefore: StoredInventoryItem[] = [];
     // An item nested too deep to store would fail the whole snapshot, every round: it alone is left out.
     const add = (item: InventoryItem) => {
       const deep = pathTooDeep(item.data, "data");
@@ -103,13 +104,17 @@ export class InventoryCollector {
       } catch (err) {
         if (this.stopping.signal.aborted) return;
         unhealthy++;
-        this.log.warn({ target: target.name, err: (err as Error).message }, "target did not answer the inventory collection");
+        // A blip (pveproxy restarting, a SyncThing upgrade) must not make its VMs vanish until the next round.
+        const kept = this.store.ofTarget(target.name);
+        keptFromBefore.push(...kept);
+        this.log.warn({ target: target.name, err: (err as Error).message, kept_items: kept.length }, "target did not answer the inventory collection; its last known items are kept");
       } finally {
         deadline.release();
       }
     }
     const collectedAt = Date.now();
-    this.store.replace(items, collectedAt);
+    this.store.replace([...items, ...keptFromBefore], collectedAt);
+    for (const { collected_at: _readBefore, ...item } of keptFromBefore) items.push(item);
     this.onCollected({ items, collectedAt, healthy, unhealthy });
   }
 }
