@@ -1,3 +1,7 @@
+import Database from "better-sqlite3";
+import { createHash, createHmac } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { apiClient } from "../support/api.js";
 import { pairAgent, startControlPlane } from "../support/botmox.js";
@@ -58,6 +62,30 @@ describe("pairing, revocation and tenant isolation", () => {
     const late = await api.post("/api/v1/agents/register", { code: stale.body.code, public_key: publicKey });
     expect(late.status).toBe(410);
     expect(late.body.error.code).toBe("PAIRING_CODE_EXPIRED");
+  });
+
+  test("a copy of the database alone does not give a live pairing code away: codes are stored under a key kept beside it", async () => {
+    await using cp = await startControlPlane({ DATA_BACKEND: "sqlite" });
+    const tenant = await cp.tenant();
+    const fromApi = (await tenant.api.post("/api/v1/agents/pairings")).body.code as string;
+    const fromCli = JSON.parse((await cp.cli(["pairings", "create", "--tenant", tenant.tenantId])).stdout).code as string;
+
+    const key = Buffer.from(readFileSync(join(cp.dataDir, "pairing-code.key"), "utf8").trim(), "hex");
+    const db = new Database(join(cp.dataDir, "control-plane.db"), { readonly: true });
+    const stored = db.prepare("SELECT code_hash FROM pairings ORDER BY created_at").pluck().all();
+    db.close();
+    const plain = (code: string) => createHash("sha256").update(code).digest("hex");
+    const keyed = (code: string) => createHmac("sha256", key).update(code).digest("hex");
+    expect(stored).toEqual([keyed(fromApi), keyed(fromCli)]);
+    expect(stored).not.toContain(plain(fromApi));
+    expect(stored).not.toContain(plain(fromCli));
+
+    // Both kinds of code still pair.
+    const api = apiClient(cp.url);
+    for (const [index, code] of [fromApi, fromCli].entries()) {
+      const registered = await api.post("/api/v1/agents/register", { code, public_key: Buffer.alloc(32, index + 1).toString("base64") });
+      expect(registered.status, JSON.stringify(registered.body)).toBe(201);
+    }
   });
 
   test("guessing pairing codes is cut short: after 10 misses an address waits, and a right code then waits too", async () => {

@@ -1,4 +1,6 @@
 import type { AddressInfo } from "node:net";
+import { PairingCodes } from "./auth/pairing.js";
+import { pairingCodeKey } from "./auth/pairing-key.js";
 import { SupabaseJwtVerifier } from "./auth/supabase-jwt.js";
 import { CommandLifecycle } from "./commands/command-lifecycle.js";
 import { CommandService } from "./commands/command-service.js";
@@ -52,7 +54,7 @@ export async function startControlPlane(config: Config, store: Store, log: Logge
   const policies = new PolicyService(store);
   policies.push = (tenantId, policy) => gateway.pushPolicy(tenantId, policy);
 
-  const app = buildHttpServer({ config, store, bus, commands, gateway, auth: new OperatorAuth(store, operatorJwtVerifier(config)), policies, metrics, log });
+  const app = buildHttpServer({ config, store, bus, commands, gateway, auth: new OperatorAuth(store, operatorJwtVerifier(config)), pairings: new PairingCodes(store, pairingCodeKey(config)), policies, metrics, log });
   // Listening first: a server that cannot have the port must leave the one that has it alone.
   // Agents are told to retry until what the previous run left behind is cleared.
   gateway.attach(app.server);

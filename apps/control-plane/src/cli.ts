@@ -3,7 +3,8 @@ import { parseArgs } from "node:util";
 import { startControlPlane } from "./app.js";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { MAX_PAIRING_TTL_MS, createPairingCode, isPairingTtl } from "./auth/pairing.js";
+import { MAX_PAIRING_TTL_MS, PairingCodes, isPairingTtl } from "./auth/pairing.js";
+import { pairingCodeKey } from "./auth/pairing-key.js";
 import { generateApiKey } from "./auth/secrets.js";
 import { apiKeyJson } from "./http/serialize.js";
 import { ConfigError, parseConfig } from "./config.js";
@@ -143,7 +144,7 @@ async function main(argv: string[]): Promise<number> {
       const store = await openStore(config);
       try {
         if (!(await store.getTenant(tenantId))) throw new UsageError(`No tenant ${tenantId}`);
-        console.log(JSON.stringify(await createPairingCode(store, tenantId, ttlMs, "cli")));
+        console.log(JSON.stringify(await new PairingCodes(store, pairingCodeKey(config)).create(tenantId, ttlMs, "cli")));
       } finally {
         await store.close();
       }
@@ -160,7 +161,7 @@ async function main(argv: string[]): Promise<number> {
         const tenant = await store.createTenant(tenantName(values.name ?? "Demo"));
         const key = generateApiKey();
         await store.createApiKey({ tenant_id: tenant.id, role: "admin", key_hash: key.hash, key_prefix: key.prefix });
-        const pairing = await createPairingCode(store, tenant.id, MAX_PAIRING_TTL_MS, "bootstrap");
+        const pairing = await new PairingCodes(store, pairingCodeKey(config)).create(tenant.id, MAX_PAIRING_TTL_MS, "bootstrap");
         mkdirSync(dirname(out), { recursive: true });
         writeFileSync(out, JSON.stringify({ tenant_id: tenant.id, api_key: key.key, pairing_code: pairing.code, expires_at: pairing.expires_at }, null, 2) + "\n", { mode: 0o600 });
         console.log(JSON.stringify({ bootstrapped: true, tenant_id: tenant.id, file: out }));

@@ -7,6 +7,7 @@ import type { Metrics } from "../metrics/metrics.js";
 import type { Store } from "../store/types.js";
 import type { PolicyService } from "../policies/policy-service.js";
 import type { OperatorAuth } from "./operator-auth.js";
+import type { PairingCodes } from "../auth/pairing.js";
 
 /** What every route module gets. */
 export interface RouteContext {
@@ -16,6 +17,7 @@ export interface RouteContext {
   commands: CommandService;
   gateway: Gateway;
   auth: OperatorAuth;
+  pairings: PairingCodes;
   policies: PolicyService;
   metrics: Metrics;
   log: Logger;

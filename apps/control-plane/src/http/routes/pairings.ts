@@ -2,9 +2,8 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { ApiError } from "../../errors/api-error.js";
 import { publicKeyFromBase64 } from "../../auth/agent-signature.js";
-import { createPairingCode } from "../../auth/pairing.js";
 import { clientKey, FailureLimiter } from "../../auth/failure-limiter.js";
-import { isWellFormedPairingCode, normalizePairingCode, sha256Hex } from "../../auth/secrets.js";
+import { isWellFormedPairingCode, normalizePairingCode } from "../../auth/secrets.js";
 import type { RouteContext } from "../context.js";
 import { parseInput } from "../validation.js";
 
@@ -30,7 +29,7 @@ export function pairingRoutes(app: FastifyInstance, ctx: RouteContext): void {
         { path: "(headers).host", message: "required to build the pairing URI" },
       ]);
     }
-    const { code, expires_at } = await createPairingCode(ctx.store, principal.tenant_id, ctx.config.PAIRING_TTL_MS, principal.actor);
+    const { code, expires_at } = await ctx.pairings.create(principal.tenant_id, ctx.config.PAIRING_TTL_MS, principal.actor);
     const server = ctx.config.PUBLIC_URL ?? `${request.protocol}://${request.host}`;
     const pairingUri = `botmox://pair?server=${encodeURIComponent(server)}&code=${encodeURIComponent(code)}`;
     return reply.code(201).send({ code, expires_at, pairing_uri: pairingUri, server });
@@ -51,7 +50,7 @@ export function pairingRoutes(app: FastifyInstance, ctx: RouteContext): void {
     }
     try {
       if (!isWellFormedPairingCode(code)) throw new ApiError("BAD_REQUEST", "Invalid request body", [{ path: "code", message: "must look like BMX-XXXX-XXXX" }]);
-      const registered = await ctx.store.registerAgent({ code_hash: sha256Hex(code), public_key: body.public_key, hostname: body.hostname ?? null, now: Date.now() });
+      const registered = await ctx.pairings.register({ code, public_key: body.public_key, hostname: body.hostname ?? null, now: Date.now() });
       attempt.succeeded();
       ctx.log.info(registered, "agent registered");
       return reply.code(201).send(registered);
